@@ -1,0 +1,971 @@
+"""Rewrite 0.1 managed-mode ``WebSocketRoute`` code into ``SocketHub`` form.
+
+One command per file, in the style of ``libcst/codemod/commands``. The command works on one
+module at a time: a route is judged by what this module does with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import (
+    ClassScope,
+    ParentNodeProvider,
+    QualifiedNameProvider,
+    Scope,
+    ScopeProvider,
+)
+
+__all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]
+
+#: Every comment the codemod writes starts with this; the CLI reports each one.
+TODO_MARKER = "TODO(sockethub-migrate)"
+
+ROUTE_QNAMES = frozenset({"sockethub.WebSocketRoute", "sockethub.websocket.WebSocketRoute"})
+_SOCKET_QNAMES = frozenset(
+    {
+        "sockethub.ISocket",
+        "sockethub.channel.ISocket",
+        "sockethub.socket.ISocket",
+        "starlette.websockets.WebSocket",
+    }
+)
+_HOOKS = frozenset({"on_connect", "on_disconnect"})
+_MANAGED = frozenset({"channel", "handler"}) | _HOOKS
+_COMPOSE = frozenset({"merge", "include_subroutes"})
+_TRACKED = _MANAGED | _COMPOSE | {"endpoint", "sub"}
+_SCALARS = frozenset({"str", "int", "float", "bool"})
+# Starlette path convertor -> the Python type of the value it puts in path_params.
+_CONVERTOR_TYPES = {"str": "str", "path": "str", "int": "int", "float": "float"}
+_PATH_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}")
+
+
+@dataclass
+class _Use:
+    """One ``<route>.<attr>`` occurrence."""
+
+    attr: str
+    node: cst.Attribute
+    handle: str
+    # "decorator": @route.attr; "stmt_call": route.attr(...) as a statement;
+    # "call": route.attr(...) inside an expression; "other": anything else.
+    kind: str
+    call: cst.Call | None = None
+    stmt: cst.Expr | None = None
+    decorated: cst.FunctionDef | None = None
+    decorator: cst.Decorator | None = None
+
+
+@dataclass
+class _HandlerParam:
+    name: str
+    annotation: str | None  # "str" | "int" | "float" | "bool" | "other" | None
+    default: cst.BaseExpression | None
+
+
+@dataclass
+class _Group:
+    """The constructors and uses that denote one route object."""
+
+    ctors: list[cst.Call] = field(default_factory=list)
+    uses: list[_Use] = field(default_factory=list)
+    annotations: list[cst.BaseExpression] = field(default_factory=list)
+
+    def attrs(self, *names: str) -> list[_Use]:
+        return [u for u in self.uses if u.attr in names]
+
+
+@dataclass
+class _HookRewrite:
+    remove: set[str]
+    prologue: list[str]
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        self.parent.setdefault(key, key)
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+
+class _RefCollector(cst.CSTVisitor):
+    """Collect the ``WebSocketRoute`` references inside an annotation."""
+
+    def __init__(self, command: MigrateManagedRoutesCommand) -> None:
+        self.command = command
+        self.found: list[cst.BaseExpression] = []
+
+    def visit_Name(self, node: cst.Name) -> bool:
+        if self.command.qnames(node) & ROUTE_QNAMES:
+            self.found.append(node)
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if self.command.qnames(node) & ROUTE_QNAMES:
+            self.found.append(node)
+            return False
+        return True
+
+
+class _Analyzer(cst.CSTVisitor):
+    """First pass: find route constructors, what they are bound to, and every use."""
+
+    def __init__(self, command: MigrateManagedRoutesCommand) -> None:
+        self.c = command
+        self.uf = _UnionFind()
+        self.ctors: list[tuple[str, cst.Call]] = []
+        self.uses: list[_Use] = []
+        self.annotations: list[tuple[cst.BaseExpression, str]] = []
+        self.functions: dict[str, cst.FunctionDef] = {}
+        self.func_stack: list[cst.FunctionDef] = []
+
+    # ---- handles: strings naming "the same object" module-wide ----
+    def name_key(self, node: cst.Name) -> str:
+        scope: Scope | None = self.c.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return f"name:?:{node.value}"
+        for assignment in scope[node.value]:
+            return f"name:{id(assignment.scope)}:{node.value}"
+        return f"name:{id(scope.globals)}:{node.value}"
+
+    def target_handles(self, target: cst.BaseExpression) -> list[str]:
+        if isinstance(target, cst.Name):
+            handles = [self.name_key(target)]
+            if isinstance(self.c.get_metadata(ScopeProvider, target, None), ClassScope):
+                handles.append(f"attr:{target.value}")
+            return handles
+        if isinstance(target, cst.Attribute):
+            return [f"attr:{target.attr.value}"]
+        return []
+
+    def expr_handle(self, expr: cst.BaseExpression) -> str | None:
+        if isinstance(expr, cst.Name):
+            return self.name_key(expr)
+        if isinstance(expr, cst.Attribute):
+            return f"attr:{expr.attr.value}"
+        if isinstance(expr, cst.Call):
+            if isinstance(expr.func, cst.Name):
+                return f"call:{expr.func.value}"
+            if isinstance(expr.func, cst.Attribute):
+                return f"call:{expr.func.attr.value}"
+        return None
+
+    def link_targets(self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression) -> None:
+        if isinstance(value, cst.Call) and self.c.qnames(value.func) & ROUTE_QNAMES:
+            return  # handled by visit_Call
+        source = self.expr_handle(value)
+        if source is None:
+            return
+        for target in targets:
+            for handle in self.target_handles(target):
+                self.uf.union(handle, source)
+
+    def add_annotation(self, annotation: cst.Annotation | None, handles: Iterable[str]) -> None:
+        if annotation is None:
+            return
+        collector = _RefCollector(self.c)
+        annotation.annotation.visit(collector)
+        for ref in collector.found:
+            for handle in handles:
+                self.annotations.append((ref, handle))
+
+    # ---- visitors ----
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions[self.name_key(node.name)] = node
+        self.func_stack.append(node)
+        self.add_annotation(node.returns, [f"call:{node.name.value}"])
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self.add_annotation(param.annotation, [self.name_key(param.name)])
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.func_stack.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.link_targets([t.target for t in node.targets], node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        handles = self.target_handles(node.target)
+        self.add_annotation(node.annotation, handles)
+        if node.value is not None:
+            self.link_targets([node.target], node.value)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is None or not self.func_stack:
+            return
+        if isinstance(node.value, cst.Call) and self.c.qnames(node.value.func) & ROUTE_QNAMES:
+            return
+        source = self.expr_handle(node.value)
+        if source is not None:
+            self.uf.union(f"call:{self.func_stack[-1].name.value}", source)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.c.qnames(node.func) & ROUTE_QNAMES:
+            return
+        key = f"ctor:{len(self.ctors)}"
+        self.ctors.append((key, node))
+        self.uf.find(key)
+        parent = self.c.get_metadata(ParentNodeProvider, node, None)
+        handles: list[str] = []
+        if isinstance(parent, cst.Assign):
+            for t in parent.targets:
+                handles += self.target_handles(t.target)
+        elif isinstance(parent, cst.AnnAssign):
+            handles += self.target_handles(parent.target)
+        elif isinstance(parent, cst.Return) and self.func_stack:
+            handles.append(f"call:{self.func_stack[-1].name.value}")
+        for handle in handles:
+            self.uf.union(key, handle)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        attr = node.attr.value
+        if attr not in _TRACKED:
+            return
+        handle = self.expr_handle(node.value)
+        if handle is None:
+            return
+        use = _Use(attr=attr, node=node, handle=handle, kind="other")
+        parent = self.c.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Decorator) and parent.decorator is node:
+            owner = self.c.get_metadata(ParentNodeProvider, parent, None)
+            if isinstance(owner, cst.FunctionDef):
+                use.kind, use.decorated, use.decorator = "decorator", owner, parent
+        elif isinstance(parent, cst.Call) and parent.func is node:
+            use.call = parent
+            holder = self.c.get_metadata(ParentNodeProvider, parent, None)
+            if isinstance(holder, cst.Expr):
+                use.kind, use.stmt = "stmt_call", holder
+            else:
+                use.kind = "call"
+        self.uses.append(use)
+        self.uf.find(handle)
+
+    def groups(self) -> dict[str, _Group]:
+        groups: dict[str, _Group] = {}
+        for key, call in self.ctors:
+            groups.setdefault(self.uf.find(key), _Group()).ctors.append(call)
+        for use in self.uses:
+            groups.setdefault(self.uf.find(use.handle), _Group()).uses.append(use)
+        for ref, handle in self.annotations:
+            groups.setdefault(self.uf.find(handle), _Group()).annotations.append(ref)
+        return groups
+
+
+def _is_docstring(stmt: cst.BaseStatement | cst.BaseSmallStatement) -> bool:
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        stmt = stmt.body[0]
+    return isinstance(stmt, cst.Expr) and isinstance(
+        stmt.value, cst.SimpleString | cst.ConcatenatedString
+    )
+
+
+def _is_noop_small(stmt: cst.BaseSmallStatement) -> bool:
+    if isinstance(stmt, cst.Pass):
+        return True
+    if isinstance(stmt, cst.Expr):
+        return isinstance(stmt.value, cst.Ellipsis | cst.SimpleString | cst.ConcatenatedString)
+    if isinstance(stmt, cst.Return):
+        return stmt.value is None or (
+            isinstance(stmt.value, cst.Name) and stmt.value.value == "None"
+        )
+    return False
+
+
+def _body_does_nothing(body: cst.BaseSuite) -> bool:
+    """True when a function body is only ``pass``, ``...``, ``return [None]`` or a docstring."""
+    if isinstance(body, cst.SimpleStatementSuite):
+        return all(_is_noop_small(s) for s in body.body)
+    for stmt in body.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return False
+        if not all(_is_noop_small(s) for s in stmt.body):
+            return False
+    return True
+
+
+def _todo_line(text: str) -> cst.EmptyLine:
+    return cst.EmptyLine(indent=True, comment=cst.Comment(f"# {TODO_MARKER}: {text}"))
+
+
+def _literal_str(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.SimpleString | cst.ConcatenatedString):
+        value = expr.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _last_comma(params: cst.Parameters) -> Any:
+    elements = _param_elements(params)
+    return elements[-1].comma if elements else cst.MaybeSentinel.DEFAULT
+
+
+def _param_elements(params: cst.Parameters) -> list[Any]:
+    elements: list[Any] = [*params.posonly_params]
+    if isinstance(params.posonly_ind, cst.ParamSlash):
+        elements.append(params.posonly_ind)
+    elements += params.params
+    if isinstance(params.star_arg, cst.Param | cst.ParamStar):
+        elements.append(params.star_arg)
+    elements += params.kwonly_params
+    if params.star_kwarg is not None:
+        elements.append(params.star_kwarg)
+    return elements
+
+
+def _strip_params(params: cst.Parameters, remove: set[str]) -> cst.Parameters:
+    """Drop the named parameters, keeping commas and a bare ``*`` valid."""
+    last_comma = _last_comma(params)
+    kwonly = [p for p in params.kwonly_params if p.name.value not in remove]
+    star_arg = params.star_arg
+    if isinstance(star_arg, cst.ParamStar) and not kwonly and params.star_kwarg is None:
+        star_arg = cst.MaybeSentinel.DEFAULT
+    new = params.with_changes(
+        params=[p for p in params.params if p.name.value not in remove],
+        kwonly_params=kwonly,
+        star_arg=star_arg,
+    )
+    elements = _param_elements(new)
+    if not elements:
+        return new
+    last = elements[-1].with_changes(comma=last_comma)
+    if params.star_kwarg is not None and new.star_kwarg is elements[-1]:
+        return new.with_changes(star_kwarg=last)
+    if new.kwonly_params and new.kwonly_params[-1] is elements[-1]:
+        return new.with_changes(kwonly_params=[*new.kwonly_params[:-1], last])
+    if isinstance(new.star_arg, cst.Param | cst.ParamStar) and new.star_arg is elements[-1]:
+        return new.with_changes(star_arg=last)
+    if new.params and new.params[-1] is elements[-1]:
+        return new.with_changes(params=[*new.params[:-1], last])
+    return new
+
+
+class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
+    """Convert sockethub 0.1 managed-mode routes into ``SocketHub``.
+
+    Converts, for every ``WebSocketRoute`` constructed in the module (recognised by
+    qualified name, so any import style or alias works) on which ``channel``,
+    ``on_connect``, ``on_disconnect`` or ``handler`` is used anywhere in the module:
+
+    - the constructor call into ``SocketHub(...)`` with the same arguments, and the
+      ``WebSocketRoute`` annotations of that object (variables, attributes, factory
+      return types, parameters) into ``SocketHub``; variable names never change;
+    - the dummy ``handler``: a ``@route.handler`` function or ``route.handler(fn)``
+      statement is removed, and so is the function when its body does nothing and
+      nothing else refers to it; a handler body doing real work (0.1 never ran it) is
+      kept with a TODO comment;
+    - ``on_connect`` / ``on_disconnect`` hooks that received the handler's parameters
+      as keyword arguments: the parameters are dropped from the signature and read
+      from ``sock.path_params`` / ``sock.query_params`` with 0.1's conversion;
+    - ``merge`` / ``include_subroutes`` into ``include`` when the merged routes have no
+      hooks and no path of their own (so only their channels mattered);
+    - imports: ``SocketHub`` added, the ``WebSocketRoute`` import dropped once unused.
+
+    Leaves alone: Starlette's ``WebSocketRoute``, low-level routes (``route.endpoint``),
+    routes whose only managed use is in another module, and any route the command
+    cannot migrate exactly (``sub``, a ``merge`` that is not equivalent to ``include``,
+    ``**kwargs`` or ``bool`` hook parameters, a handler it cannot see). Such a route
+    stays on the deprecated 0.1 API, which still runs, and every place that blocked it
+    gets a ``# TODO(sockethub-migrate): ...`` comment saying why.
+    """
+
+    DESCRIPTION: str = "Rewrite sockethub 0.1 managed-mode WebSocketRoute code into SocketHub."
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider)
+
+    def __init__(self, context: CodemodContext) -> None:
+        super().__init__(context)
+        self._ref_replace: dict[cst.CSTNode, str] = {}
+        self._remove_funcs: set[cst.FunctionDef] = set()
+        self._remove_stmts: set[cst.Expr] = set()
+        self._drop_decorators: set[cst.Decorator] = set()
+        self._hook_rewrites: dict[cst.FunctionDef, _HookRewrite] = {}
+        self._merge_calls: set[cst.Call] = set()
+        self._todos: dict[cst.CSTNode, list[str]] = {}
+        self._imports_replaced: set[tuple[str, str | None]] = set()
+
+    # ---- helpers ----
+    def qnames(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def _statement_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        current: cst.CSTNode | None = node
+        while current is not None and not isinstance(current, cst.BaseStatement):
+            current = self.get_metadata(ParentNodeProvider, current, None)
+        return current if current is not None else node
+
+    def _todo(self, node: cst.CSTNode, text: str) -> None:
+        notes = self._todos.setdefault(self._statement_of(node), [])
+        if text not in notes:
+            notes.append(text)
+
+    def _code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    # ---- planning ----
+    def visit_Module(self, node: cst.Module) -> bool:
+        analyzer = _Analyzer(self)
+        node.visit(analyzer)
+        self._plan(analyzer)
+        return True
+
+    def _plan(self, analyzer: _Analyzer) -> None:
+        groups = analyzer.groups()
+        candidates: set[str] = set()
+        blocked: set[str] = set()
+        for key, group in groups.items():
+            managed = bool(group.attrs(*_MANAGED))
+            if group.ctors and managed and not group.attrs("endpoint"):
+                candidates.add(key)
+        for key in candidates:
+            if not self._check_group(groups[key], analyzer):
+                blocked.add(key)
+        self._plan_merges(groups, analyzer, candidates, blocked)
+        for key in candidates - blocked:
+            self._convert_group(groups[key], analyzer)
+        # Annotations of route objects that are used in managed mode here but built
+        # elsewhere (parameters, for instance) follow the object.
+        for key, group in groups.items():
+            if key in blocked or group.attrs("endpoint") or group.ctors:
+                continue
+            if group.attrs(*_MANAGED):
+                for ref in group.annotations:
+                    self._replace_ref(ref)
+
+    def _route_label(self, group: _Group) -> str:
+        for use in group.uses:
+            return self._code(use.node.value)
+        return "this route"
+
+    def _path_params(self, group: _Group) -> dict[str, str] | None:
+        """Path parameter name -> the type Starlette puts in path_params; None: unknown."""
+        paths: set[str] = set()
+        for call in group.ctors:
+            path: str | None = ""
+            for i, arg in enumerate(call.args):
+                if (arg.keyword is None and i == 0 and arg.star == "") or (
+                    arg.keyword is not None and arg.keyword.value == "path"
+                ):
+                    path = _literal_str(arg.value)
+                elif arg.star:
+                    path = None
+            if path is None:
+                return None
+            paths.add(path)
+        if len(paths) != 1:
+            return None
+        return {name: conv or "str" for name, conv in _PATH_PARAM.findall(paths.pop())}
+
+    def _handler_signature(
+        self, group: _Group, analyzer: _Analyzer
+    ) -> tuple[list[_HandlerParam] | None, cst.FunctionDef | None]:
+        """The handler's injected parameters (None: cannot be seen) and its function."""
+        handlers = group.attrs("handler")
+        if not handlers:
+            return [], None
+        use = handlers[0]
+        func: cst.FunctionDef | None = None
+        params: cst.Parameters | None = None
+        if use.kind == "decorator":
+            func = use.decorated
+        elif use.call is not None and len(use.call.args) == 1:
+            arg = use.call.args[0].value
+            if isinstance(arg, cst.Name):
+                func = analyzer.functions.get(analyzer.name_key(arg))
+            elif isinstance(arg, cst.Lambda):
+                params = arg.params
+        if func is not None:
+            params = func.params
+        if params is None:
+            return None, None
+        result: list[_HandlerParam] = []
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+            ann: str | None = None
+            if p.annotation is not None:
+                names = self.qnames(p.annotation.annotation)
+                if names & _SOCKET_QNAMES:
+                    continue
+                builtin = {n.removeprefix("builtins.") for n in names} & _SCALARS
+                ann = builtin.pop() if len(builtin) == 1 else "other"
+            result.append(_HandlerParam(p.name.value, ann, p.default))
+        return result, func
+
+    def _check_group(self, group: _Group, analyzer: _Analyzer) -> bool:
+        """Decide whether a managed route can be converted exactly; add TODOs if not."""
+        label = self._route_label(group)
+        ok = True
+        for use in group.attrs("sub"):
+            self._todo(
+                use.node,
+                f"`{label}.sub(...)` makes child routes, which SocketHub does not have; "
+                f"`{label}` stays a deprecated 0.1 WebSocketRoute until you split it into "
+                "separate SocketHub routes by hand.",
+            )
+            ok = False
+        handlers = group.attrs("handler")
+        if len(handlers) > 1:
+            self._todo(handlers[1].node, "a second handler for one route (0.1 refuses this).")
+            ok = False
+        for use in handlers:
+            plain_call = use.kind == "stmt_call" and use.call is not None
+            if plain_call and use.call is not None:
+                plain_call = len(use.call.args) == 1 and use.call.args[0].keyword is None
+            if use.kind != "decorator" and not plain_call:
+                self._todo(
+                    use.node,
+                    f"`{label}.handler` is used in a way this tool cannot remove safely; "
+                    f"`{label}` stays a deprecated 0.1 WebSocketRoute. SocketHub has no "
+                    "handler: delete it and replace the route by SocketHub by hand.",
+                )
+                ok = False
+        for use in group.attrs(*_HOOKS):
+            if use.kind not in ("decorator", "stmt_call", "call"):
+                self._todo(
+                    use.node,
+                    f"`{label}.{use.attr}` is used in a way this tool cannot follow; "
+                    f"`{label}` stays a deprecated 0.1 WebSocketRoute.",
+                )
+                ok = False
+        if not ok:
+            return False
+        signature, _ = self._handler_signature(group, analyzer)
+        path_params = self._path_params(group)
+        for use in group.attrs(*_HOOKS):
+            hook = self._hook_function(use, analyzer)
+            reason = self._plan_hook(use, hook, signature, path_params, dry_run=True)
+            if reason is not None:
+                self._todo(
+                    hook if hook is not None else use.node,
+                    f"{reason}; `{label}` stays a deprecated 0.1 WebSocketRoute until this "
+                    "hook reads sock.path_params / sock.query_params itself.",
+                )
+                ok = False
+        return ok
+
+    def _hook_function(self, use: _Use, analyzer: _Analyzer) -> cst.FunctionDef | None:
+        if use.kind == "decorator":
+            return use.decorated
+        if use.call is not None and len(use.call.args) == 1:
+            arg = use.call.args[0].value
+            if isinstance(arg, cst.Name):
+                return analyzer.functions.get(analyzer.name_key(arg))
+        return None
+
+    def _plan_hook(
+        self,
+        use: _Use,
+        hook: cst.FunctionDef | None,
+        signature: list[_HandlerParam] | None,
+        path_params: dict[str, str] | None,
+        *,
+        dry_run: bool,
+    ) -> str | None:
+        """Plan the rewrite of one hook; return why it cannot be done, or None."""
+        if signature == []:
+            return None  # 0.1 passed no keyword arguments: nothing to do
+        if hook is None:
+            return f"the `{use.attr}` hook is not a function defined in this module"
+        params = hook.params
+        positional = [*params.posonly_params, *params.params]
+        if not positional:
+            return f"`{hook.name.value}` takes no socket parameter"
+        sock = positional[0].name.value
+        if signature is None:
+            if len(positional) > 1 or params.kwonly_params or params.star_kwarg is not None:
+                return (
+                    f"`{hook.name.value}` takes keyword parameters from a handler this tool "
+                    "cannot see"
+                )
+            return None
+        if isinstance(params.star_kwarg, cst.Param):
+            return (
+                f"`{hook.name.value}` takes **{params.star_kwarg.name.value}, which 0.1 filled "
+                "from the handler signature; the hub calls hooks with (sock) only"
+            )
+        by_name = {p.name: p for p in signature}
+        if any(p.name.value in by_name for p in params.posonly_params[1:]):
+            return f"`{hook.name.value}` has positional-only parameters"
+        remove: set[str] = set()
+        prologue: list[str] = []
+        todos: list[str] = []
+        for param in (*positional[1:], *params.kwonly_params):
+            name = param.name.value
+            if name not in by_name:
+                continue
+            hp = by_name[name]
+            if path_params is None:
+                return f"the route path is not a string literal, so `{name}` cannot be placed"
+            if name in path_params:
+                expr, why = self._path_expr(sock, name, path_params[name], hp.annotation)
+            else:
+                expr, why = self._query_expr(sock, hp)
+                if (
+                    why is None
+                    and hp.default is None
+                    and use.attr == "on_connect"
+                    and self._param_used(param)
+                ):
+                    todos.append(
+                        f"0.1 refused the connection before on_connect when query parameter "
+                        f"{name!r} was missing or invalid; now the lookup below raises instead."
+                    )
+            if why is not None:
+                return f"`{hook.name.value}` parameter `{name}`: {why}"
+            remove.add(name)
+            if self._param_used(param):
+                prologue.append(f"{name} = {expr}")
+        if not dry_run and remove:
+            self._hook_rewrites[hook] = _HookRewrite(remove=remove, prologue=prologue)
+            for text in todos:
+                self._todo(hook, text)
+            for param in (*positional[1:], *params.kwonly_params):
+                if param.name.value in remove:
+                    self.remove_unused_import_by_node(param)
+        return None
+
+    def _param_used(self, param: cst.Param) -> bool:
+        scope = self.get_metadata(ScopeProvider, param.name, None)
+        if scope is None:
+            return True
+        for assignment in scope.assignments[param.name.value]:
+            if assignment.references:
+                return True
+        return False
+
+    @staticmethod
+    def _path_expr(
+        sock: str, name: str, convertor: str, annotation: str | None
+    ) -> tuple[str, str | None]:
+        base = f'{sock}.path_params["{name}"]'
+        have = _CONVERTOR_TYPES.get(convertor)
+        if annotation is None or annotation == have:
+            return base, None
+        if annotation in ("str", "int", "float") and have is not None:
+            return f"{annotation}({base})", None
+        return base, (
+            f"0.1 converted the {{{name}:{convertor}}} path value to `{annotation}`, "
+            "which has no exact equivalent here"
+        )
+
+    def _query_expr(self, sock: str, hp: _HandlerParam) -> tuple[str, str | None]:
+        name, ann = hp.name, hp.annotation
+        lookup = f'{sock}.query_params["{name}"]'
+        default = None if hp.default is None else self._code(hp.default)
+        if ann in (None, "str"):
+            if default is None:
+                return lookup, None
+            return f'{sock}.query_params.get("{name}", {default})', None
+        if ann in ("int", "float"):
+            if default is None:
+                return f"{ann}({lookup})", None
+            return f'{ann}({lookup}) if "{name}" in {sock}.query_params else {default}', None
+        return lookup, (
+            f"0.1 converted the query value to `{ann}` by its own rules; "
+            "write that conversion by hand"
+        )
+
+    def _plan_merges(
+        self,
+        groups: dict[str, _Group],
+        analyzer: _Analyzer,
+        candidates: set[str],
+        blocked: set[str],
+    ) -> None:
+        sites: list[tuple[str, _Use]] = [
+            (key, use) for key, group in groups.items() for use in group.attrs(*_COMPOSE)
+        ]
+        # Children merged into something are candidates only if their merge converts.
+        changed = True
+        while changed:
+            changed = False
+            for parent_key, use in sites:
+                children = self._merge_children(use, analyzer)
+                reason = self._merge_problem(parent_key, use, children, groups, candidates)
+                if reason is None and (
+                    parent_key in blocked or any(k in blocked for k in children if k)
+                ):
+                    reason = "a route involved in it cannot be migrated (see its TODO)"
+                if reason is None:
+                    continue
+                involved = {parent_key, *(k for k in children if k)} & candidates
+                if not involved <= blocked:
+                    blocked |= involved
+                    changed = True
+                label = self._route_label(groups[parent_key])
+                self._todo(
+                    use.node,
+                    f"not converted to `{label}.include(...)`: {reason}. In 0.1 `{use.attr}` "
+                    "copied whole routes (own paths and hooks, parent_prefix a path prefix); "
+                    "SocketHub.include(*hubs, parent_prefix=...) copies only channels onto "
+                    "this connection with a topic prefix. Migrate these routes by hand.",
+                )
+        for parent_key, use in sites:
+            if parent_key in candidates - blocked and use.call is not None:
+                self._merge_calls.add(use.call)
+
+    def _merge_children(self, use: _Use, analyzer: _Analyzer) -> list[str | None]:
+        if use.call is None:
+            return []
+        children: list[str | None] = []
+        for arg in use.call.args:
+            if arg.keyword is not None:
+                continue
+            handle = None if arg.star else analyzer.expr_handle(arg.value)
+            children.append(None if handle is None else analyzer.uf.find(handle))
+        return children
+
+    def _merge_problem(
+        self,
+        parent_key: str,
+        use: _Use,
+        children: list[str | None],
+        groups: dict[str, _Group],
+        candidates: set[str],
+    ) -> str | None:
+        if parent_key not in candidates:
+            group = groups[parent_key]
+            if group.attrs("endpoint") or not group.ctors:
+                return "the parent is not a managed route built in this module"
+            return "the parent is not a managed route"
+        if use.kind != "stmt_call" or use.call is None:
+            return "its result is used"
+        for arg in use.call.args:
+            if arg.keyword is not None:
+                if arg.keyword.value != "parent_prefix":
+                    return f"unknown argument `{arg.keyword.value}`"
+                value = arg.value
+                literal = _literal_str(value)
+                is_none = isinstance(value, cst.Name) and value.value == "None"
+                if not (is_none or literal == ""):
+                    return "parent_prefix is a path prefix in 0.1, not a topic prefix"
+        if not children:
+            return "nothing is merged"
+        parent_path = self._path_literal(groups[parent_key])
+        for key in children:
+            if key is None or key not in candidates:
+                return "a merged route is not a managed route built in this module"
+            child = groups[key]
+            if child.attrs(*_HOOKS):
+                return "a merged route has its own on_connect/on_disconnect hooks"
+            if child.attrs(*_COMPOSE, "sub"):
+                return "a merged route has routes of its own"
+            path = self._path_literal(child)
+            if path is None or path not in ("", parent_path):
+                return "a merged route has a path of its own"
+        return None
+
+    def _path_literal(self, group: _Group) -> str | None:
+        path_params = self._path_params(group)
+        if path_params is None:
+            return None
+        call = group.ctors[0]
+        for i, arg in enumerate(call.args):
+            if (arg.keyword is None and i == 0) or (
+                arg.keyword is not None and arg.keyword.value == "path"
+            ):
+                return _literal_str(arg.value)
+        return ""
+
+    def _convert_group(self, group: _Group, analyzer: _Analyzer) -> None:
+        for call in group.ctors:
+            self._replace_ref(call.func)
+        for ref in group.annotations:
+            self._replace_ref(ref)
+        label = self._route_label(group)
+        signature, handler_func = self._handler_signature(group, analyzer)
+        path_params = self._path_params(group)
+        for use in group.attrs(*_HOOKS):
+            hook = self._hook_function(use, analyzer)
+            self._plan_hook(use, hook, signature, path_params, dry_run=False)
+        for use in group.attrs("handler"):
+            if use.kind == "decorator" and use.decorator is not None:
+                self._drop_decorators.add(use.decorator)
+                self.remove_unused_import_by_node(use.decorator)
+                other_refs = 0
+            elif use.stmt is not None:
+                self._remove_stmts.add(use.stmt)
+                other_refs = -1  # the call itself refers to the function
+            else:  # pragma: no cover - excluded by _check_group
+                continue
+            if handler_func is None:
+                continue
+            refs = self._references(handler_func, analyzer)
+            if refs + other_refs > 0:
+                continue  # still used elsewhere: keep it, only unregister it
+            if _body_does_nothing(handler_func.body):
+                decorators = [d for d in handler_func.decorators if d is not use.decorator]
+                if not decorators:
+                    self._remove_funcs.add(handler_func)
+                    self.remove_unused_import_by_node(handler_func)
+                    continue
+            else:
+                self._todo(
+                    handler_func,
+                    f"this was the 0.1 managed-mode handler of `{label}`; SocketHub needs "
+                    "none and 0.1 never ran its body: move any logic into on_connect, then "
+                    "delete it.",
+                )
+
+    def _references(self, func: cst.FunctionDef, analyzer: _Analyzer) -> int:
+        scope = self.get_metadata(ScopeProvider, func.name, None)
+        if scope is None:
+            return 1
+        count = 0
+        for assignment in scope.assignments[func.name.value]:
+            if getattr(assignment, "node", None) is func:
+                count += len(assignment.references)
+        return count
+
+    def _replace_ref(self, node: cst.CSTNode) -> None:
+        """Plan ``WebSocketRoute`` -> ``SocketHub`` for a Name or Attribute reference."""
+        if node in self._ref_replace:
+            return
+        if isinstance(node, cst.Attribute):
+            value = node.value
+            if "sockethub" in self.qnames(value):
+                self._ref_replace[node] = "attr"
+                return
+            if (
+                isinstance(value, cst.Attribute)
+                and value.attr.value == "websocket"
+                and "sockethub" in self.qnames(value.value)
+            ):
+                self._ref_replace[node] = "attr.parent"
+                return
+        self._ref_replace[node] = "name"
+        self.add_needed_import("sockethub", "SocketHub")
+        for qname in self.get_metadata(QualifiedNameProvider, node, set()):
+            module = qname.name.rpartition(".")[0]
+            local = self._code(node)
+            asname = None if local == "WebSocketRoute" else local
+            self._imports_replaced.add((module, asname))
+
+    # ---- rewriting ----
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        for module, asname in self._imports_replaced:
+            self.remove_unused_import(module, "WebSocketRoute", asname)
+        return updated_node
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        if self._ref_replace.get(original_node) == "name":
+            return cst.Name("SocketHub")
+        return updated_node
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        how = self._ref_replace.get(original_node)
+        if how == "attr":
+            return updated_node.with_changes(attr=cst.Name("SocketHub"))
+        if how == "attr.parent" and isinstance(updated_node.value, cst.Attribute):
+            return updated_node.with_changes(
+                value=updated_node.value.value, attr=cst.Name("SocketHub")
+            )
+        if how == "name":
+            return cst.Name("SocketHub")
+        return updated_node
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if original_node not in self._merge_calls or not isinstance(
+            updated_node.func, cst.Attribute
+        ):
+            return updated_node
+        args = list(updated_node.args)
+        kept = [a for a in args if not (a.keyword and a.keyword.value == "parent_prefix")]
+        if kept and len(kept) != len(args) and args[-1] is not kept[-1]:
+            kept[-1] = kept[-1].with_changes(comma=args[-1].comma)
+        return updated_node.with_changes(
+            func=updated_node.func.with_changes(attr=cst.Name("include")), args=kept
+        )
+
+    def leave_Expr(
+        self, original_node: cst.Expr, updated_node: cst.Expr
+    ) -> cst.Expr | cst.RemovalSentinel:
+        if original_node in self._remove_stmts:
+            return cst.RemovalSentinel.REMOVE
+        return updated_node
+
+    def leave_Decorator(
+        self, original_node: cst.Decorator, updated_node: cst.Decorator
+    ) -> cst.Decorator | cst.RemovalSentinel:
+        if original_node in self._drop_decorators:
+            return cst.RemovalSentinel.REMOVE
+        return updated_node
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef | cst.RemovalSentinel:
+        if original_node in self._remove_funcs:
+            return cst.RemovalSentinel.REMOVE
+        rewrite = self._hook_rewrites.get(original_node)
+        if rewrite is None:
+            return updated_node
+        updated_node = updated_node.with_changes(
+            params=_strip_params(updated_node.params, rewrite.remove)
+        )
+        if rewrite.prologue:
+            config = self.module.config_for_parsing
+            statements = [cst.parse_statement(line, config=config) for line in rewrite.prologue]
+            updated_node = updated_node.with_changes(
+                body=self._prepend(updated_node.body, statements)
+            )
+        return updated_node
+
+    @staticmethod
+    def _prepend(body: cst.BaseSuite, statements: Sequence[cst.BaseStatement]) -> cst.BaseSuite:
+        if isinstance(body, cst.SimpleStatementSuite):
+            return cst.IndentedBlock(
+                body=[
+                    *statements,
+                    cst.SimpleStatementLine(
+                        body=body.body, trailing_whitespace=body.trailing_whitespace
+                    ),
+                ]
+            )
+        assert isinstance(body, cst.IndentedBlock)
+        existing = list(body.body)
+        at = 1 if existing and _is_docstring(existing[0]) else 0
+        return body.with_changes(body=[*existing[:at], *statements, *existing[at:]])
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if original_node.body and not updated_node.body:
+            return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+        return updated_node
+
+    def on_leave(
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        result = super().on_leave(original_node, updated_node)
+        notes = self._todos.get(original_node)
+        if notes and isinstance(result, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+            present = {
+                line.comment.value
+                for line in result.leading_lines
+                if line.comment is not None
+            }
+            new_lines = [
+                _todo_line(text)
+                for text in notes
+                if f"# {TODO_MARKER}: {text}" not in present
+            ]
+            if new_lines:
+                result = result.with_changes(leading_lines=[*result.leading_lines, *new_lines])
+        return result

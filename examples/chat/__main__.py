@@ -1,0 +1,28 @@
+"""Run the chat demo on uvicorn: ``python -m examples.chat [--host H] [--port P]``."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, print the URL, and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m examples.chat", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    args = parser.parse_args(argv)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"sockethub chat demo: open http://{host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+    uvicorn.run(
+        "examples.chat.app:app",
+        host=args.host,
+        port=args.port,
+        ws="websockets-sansio",
+        log_level="info",
+    )
+
+
+if __name__ == "__main__":
+    main()

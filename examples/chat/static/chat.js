@@ -1,0 +1,279 @@
+// The sockethub chat demo client: plain JavaScript, no build step.
+//
+// Wire protocol (see examples/chat/app.py): frames are {"topic", "event", "payload"};
+// a room is the topic "room:<name>"; errors are {"code", "reason"}.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  banner: $("banner"), bannerText: $("banner-text"), reconnectNow: $("reconnect-now"),
+  status: $("status"), joinForm: $("join-form"), name: $("name"), room: $("room"),
+  join: $("join"), leave: $("leave"), currentRoom: $("current-room"),
+  memberCount: $("member-count"), members: $("members"), messages: $("messages"),
+  sayForm: $("say-form"), text: $("text"), send: $("send"), curlHint: $("curl-hint"),
+};
+
+const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000]; // then stays at the last step
+
+const state = {
+  user: "",        // the name the current socket was opened with
+  room: "",        // the room we are in (or want to be in again after a reconnect)
+  ws: null,
+  attempt: 0,      // failed connection attempts in a row
+  retryTimer: 0,
+  countdownTimer: 0,
+  joinedOnce: false,
+};
+
+const topicOf = (room) => `room:${room}`;
+
+// ---------------------------------------------------------------- rendering
+
+function timeNow() {
+  return new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function hue(name) {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.codePointAt(0)) % 360;
+  return h;
+}
+
+function avatar(name) {
+  const el = document.createElement("span");
+  el.className = "avatar";
+  el.textContent = (name[0] || "?").toUpperCase();
+  el.style.background = `hsl(${hue(name)} 55% 45%)`;
+  return el;
+}
+
+function addLine(kind, parts) {
+  const li = document.createElement("li");
+  li.className = `line ${kind}`;
+  li.dataset.kind = kind;
+  for (const part of parts) li.append(part);
+  const time = document.createElement("time");
+  time.textContent = timeNow();
+  li.append(time);
+  const list = els.messages;
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.append(li);
+  if (atBottom || kind === "mine") list.scrollTop = list.scrollHeight;
+  return li;
+}
+
+function span(cls, text) {
+  const el = document.createElement("span");
+  el.className = cls;
+  el.textContent = text;
+  return el;
+}
+
+function addChat(kind, user, text) {
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  bubble.append(span("author", kind === "mine" ? `${user} (you)` : user), span("text", text));
+  addLine(kind, [avatar(user), bubble]);
+}
+
+const addSystem = (text) => addLine("system", [span("text", text)]);
+const addError = (text) => addLine("error", [span("text", text)]);
+
+function renderMembers(names) {
+  els.members.replaceChildren(
+    ...names.map((name) => {
+      const li = document.createElement("li");
+      li.dataset.user = name;
+      li.append(avatar(name), span("member-name", name === state.user ? `${name} (you)` : name));
+      return li;
+    }),
+  );
+  els.memberCount.textContent = names.length ? `${names.length} online` : "";
+}
+
+function setStatus(kind, text) {
+  els.status.dataset.state = kind;
+  document.body.dataset.connection = kind;
+  els.status.textContent = text;
+}
+
+function renderRoom() {
+  const inRoom = Boolean(state.room);
+  const live = inRoom && state.ws && state.ws.readyState === WebSocket.OPEN;
+  els.currentRoom.textContent = inRoom ? `#${state.room}` : "Not in a room";
+  els.leave.disabled = !inRoom;
+  els.text.disabled = !live;
+  els.send.disabled = !live;
+  els.text.placeholder = live ? `Message #${state.room}` : inRoom ? "Waiting for the connection…" : "Join a room to chat";
+  if (!inRoom) renderMembers([]);
+  const room = encodeURIComponent(state.room || els.room.value.trim() || "lobby");
+  els.curlHint.textContent =
+    `curl -X POST ${location.origin}/rooms/${room}/announce ` +
+    `-H 'content-type: application/json' -d '{"text": "hello"}'`;
+}
+
+// ---------------------------------------------------------------- the socket
+
+function send(topic, event, payload = {}) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify({ topic, event, payload }));
+    return true;
+  }
+  return false;
+}
+
+function connect() {
+  clearTimeout(state.retryTimer);
+  clearInterval(state.countdownTimer);
+  const old = state.ws;
+  state.ws = null; // detached first, so its close event is ignored
+  if (old) old.close(1000);
+  setStatus("connecting", "connecting…");
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws?user=${encodeURIComponent(state.user)}`);
+  state.ws = ws;
+
+  ws.onopen = () => {
+    if (state.ws !== ws) return;
+    state.attempt = 0;
+    els.banner.hidden = true;
+    setStatus("online", `online as ${state.user}`);
+    if (state.room) send(topicOf(state.room), "join");
+    renderRoom();
+  };
+
+  ws.onmessage = (msg) => {
+    let frame;
+    try {
+      frame = JSON.parse(msg.data);
+    } catch {
+      return;
+    }
+    if (frame.event === undefined && "code" in frame) {
+      onError(frame);
+    } else if (frame.topic === topicOf(state.room)) {
+      onEvent(frame.event, frame.payload || {});
+    }
+  };
+
+  ws.onclose = () => {
+    if (state.ws !== ws) return; // a socket we replaced or closed on purpose
+    state.ws = null;
+    renderRoom();
+    scheduleReconnect();
+  };
+}
+
+function scheduleReconnect() {
+  const delay = BACKOFF_MS[Math.min(state.attempt, BACKOFF_MS.length - 1)];
+  state.attempt += 1;
+  const due = Date.now() + delay;
+  setStatus("offline", "disconnected");
+  const tick = () => {
+    const seconds = Math.max(1, Math.ceil((due - Date.now()) / 1000));
+    els.bannerText.textContent = `Disconnected — reconnecting in ${seconds}s…`;
+  };
+  tick();
+  els.banner.hidden = false;
+  clearInterval(state.countdownTimer);
+  state.countdownTimer = setInterval(tick, 250);
+  clearTimeout(state.retryTimer);
+  state.retryTimer = setTimeout(() => {
+    els.bannerText.textContent = "Disconnected — reconnecting now…";
+    clearInterval(state.countdownTimer);
+    connect();
+  }, delay);
+}
+
+function onEvent(event, p) {
+  switch (event) {
+    case "members": // the reply to our own join
+      renderMembers(p.members || []);
+      addSystem(state.joinedOnce ? `Rejoined #${state.room}.` : `You joined #${state.room}.`);
+      state.joinedOnce = true;
+      break;
+    case "joined":
+      renderMembers(p.members || []);
+      addLine("joined", [span("text", `${p.user} joined`)]);
+      break;
+    case "left":
+      renderMembers(p.members || []);
+      addLine("left", [span("text", `${p.user} left`)]);
+      break;
+    case "message":
+      addChat("message", p.user, p.text);
+      break;
+    case "sent": // our own message, echoed back to us only
+      addChat("mine", p.user, p.text);
+      break;
+    case "announce":
+      addLine("announce", [span("badge", "announcement"), span("text", p.text)]);
+      break;
+    default:
+      break;
+  }
+}
+
+function onError(frame) {
+  if (frame.code === 4403 && state.room) {
+    addError(`Could not join #${state.room}: ${frame.reason}`);
+    state.room = "";
+    renderRoom();
+  } else {
+    addError(`Server says ${frame.code}: ${frame.reason}`);
+  }
+}
+
+// ---------------------------------------------------------------- the forms
+
+function joinRoom(event) {
+  event.preventDefault();
+  const user = els.name.value.trim();
+  const room = els.room.value.trim();
+  if (!user || !room) return;
+  localStorage.setItem("sockethub-chat-name", user);
+  if (room === state.room && user === state.user && state.ws) return;
+  if (state.room && state.room !== room) {
+    send(topicOf(state.room), "leave");
+    addSystem(`You left #${state.room}.`);
+  }
+  state.room = room;
+  state.joinedOnce = false;
+  if (user !== state.user || !state.ws) {
+    // A new name needs a new socket; the join is sent once it is open.
+    state.user = user;
+    state.attempt = 0;
+    connect();
+  } else {
+    send(topicOf(room), "join");
+  }
+  renderRoom();
+}
+
+function leaveRoom() {
+  if (!state.room) return;
+  send(topicOf(state.room), "leave");
+  addSystem(`You left #${state.room}.`);
+  state.room = "";
+  renderRoom();
+}
+
+function say(event) {
+  event.preventDefault();
+  const text = els.text.value.trim();
+  if (!text || !state.room) return;
+  if (send(topicOf(state.room), "say", { text })) els.text.value = "";
+}
+
+els.joinForm.addEventListener("submit", joinRoom);
+els.leave.addEventListener("click", leaveRoom);
+els.sayForm.addEventListener("submit", say);
+els.room.addEventListener("input", renderRoom);
+els.reconnectNow.addEventListener("click", () => {
+  state.attempt = 0;
+  connect();
+});
+
+els.name.value = localStorage.getItem("sockethub-chat-name") || "";
+(els.name.value ? els.room : els.name).focus();
+renderRoom();

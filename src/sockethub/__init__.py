@@ -1,0 +1,32 @@
+"""sockethub: WebSocket apps on Starlette.
+
+* :class:`WebSocketRoute`: the low-level route; one async function drives one socket.
+* :class:`SocketHub`: channels (``"room:{id}"``), hooks, composition and a pub/sub bus.
+"""
+
+from .bus import BusObserver, InMemorySocketBus, PubSubMessage, SocketBus
+from .channel import Channel
+from .errors import JoinRefused, RejectError, ReplyError
+from .hub import HubStats, SocketHub
+from .limits import HubLimits
+from .socket import ISocket
+from .websocket import WebSocketRoute
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "BusObserver",
+    "Channel",
+    "HubLimits",
+    "HubStats",
+    "ISocket",
+    "InMemorySocketBus",
+    "JoinRefused",
+    "PubSubMessage",
+    "RejectError",
+    "ReplyError",
+    "SocketBus",
+    "SocketHub",
+    "WebSocketRoute",
+    "__version__",
+]

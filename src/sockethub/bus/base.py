@@ -1,0 +1,99 @@
+"""The bus contract: what the hub needs from a pub/sub backend, and nothing else.
+
+A bus fans messages out to *callbacks*; it knows nothing about sockets.  The hub turns a
+joined socket into a callback (see :mod:`sockethub.hub`), so any backend that implements
+:class:`SocketBus` works behind any hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["BusCallback", "BusMessage", "PubSubMessage", "SocketBus"]
+
+
+class PubSubMessage(Protocol):
+    """What a subscriber callback receives: the envelope fields of one publish."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def payload(self) -> Any: ...
+
+
+#: A subscriber.  It is called once per message published to a topic it subscribed to.
+#: A coroutine function is awaited; a plain function may return ``None`` (the hub's own
+#: callbacks do, which keeps fan-out free of per-subscriber coroutines).  A callback that
+#: raises is unsubscribed and logged; the exception never reaches the publisher.
+BusCallback = Callable[[PubSubMessage], Awaitable[None] | None]
+
+
+class BusMessage:
+    """The message object backends hand to callbacks.
+
+    It carries a per-message cache of encoded frames so that a publish is serialised once
+    per wire protocol, not once per subscriber (:meth:`encoded`).  Backends may pass any
+    object with ``topic``/``event``/``payload``; the hub then encodes per subscriber.
+    """
+
+    __slots__ = ("_frames", "event", "payload", "topic")
+
+    def __init__(self, topic: str, event: str, payload: Any) -> None:
+        self.topic = topic
+        self.event = event
+        self.payload = payload
+        self._frames: dict[object, str | bytes] | None = None
+
+    def encoded(self, key: object, encode: Callable[[BusMessage], str | bytes]) -> str | bytes:
+        """Return ``encode(self)``, computed once per ``key`` for the life of the message."""
+        frames = self._frames
+        if frames is None:
+            frames = self._frames = {}
+        else:
+            frame = frames.get(key)
+            if frame is not None:
+                return frame
+        frame = frames[key] = encode(self)
+        return frame
+
+    def __repr__(self) -> str:
+        return f"BusMessage(topic={self.topic!r}, event={self.event!r}, payload={self.payload!r})"
+
+
+@runtime_checkable
+class SocketBus(Protocol):
+    """A topic-based pub/sub backend.
+
+    Contract (the in-memory bus is the reference; every backend passes the same suite):
+
+    * ``subscribe(topic, cb)`` registers ``cb`` for exact-string ``topic``; subscribing the
+      same callback twice to one topic is a no-op.
+    * ``unsubscribe(topic, cb)`` removes it; unknown pairs are ignored.  After it returns
+      the callback receives nothing more from that topic.
+    * ``publish(topic, event, payload, exclude=cb)`` delivers to every subscriber of
+      ``topic`` except ``exclude``.  A topic with no subscribers is a no-op.  Subscribers
+      see messages of one publisher in publish order.  A failing subscriber is dropped and
+      never disturbs the publisher or the other subscribers.
+    * ``start()`` / ``close()`` bracket the bus's life (connections, listener tasks).  Wire
+      them to the app's lifespan (``SocketHub.lifespan`` does).  Subclasses of this
+      protocol inherit no-op defaults.
+    """
+
+    async def subscribe(self, topic: str, callback: BusCallback) -> None: ...
+
+    async def unsubscribe(self, topic: str, callback: BusCallback) -> None: ...
+
+    async def publish(
+        self, topic: str, event: str, payload: Any, *, exclude: BusCallback | None = None
+    ) -> None: ...
+
+    async def start(self) -> None:
+        """Acquire resources.  Default: nothing to do."""
+        return None
+
+    async def close(self) -> None:
+        """Release resources; subscriptions are forgotten.  Default: nothing to do."""
+        return None

@@ -1,0 +1,159 @@
+"""Channel: a topic pattern and the callbacks that run for its topics.
+
+Also the 0.1 import path of ``ISocket``, ``MessageEnvelope``, ``RejectError``,
+``TOPIC_NOT_FOUND`` and ``EVENT_NOT_FOUND``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from .envelope import EVENT_NOT_FOUND, TOPIC_NOT_FOUND, MessageEnvelope
+from .errors import JoinRefused, RejectError
+from .socket import ISocket
+from .topics import TopicPattern
+
+__all__ = [
+    "EVENT_NOT_FOUND",
+    "TOPIC_NOT_FOUND",
+    "Channel",
+    "ISocket",
+    "JoinRefused",
+    "MessageEnvelope",
+    "RejectError",
+]
+
+JoinCallback = Callable[[dict[str, str], ISocket], Awaitable[None]]
+ExitCallback = Callable[[ISocket], Awaitable[None]]
+ReceiveCallback = Callable[[Any, ISocket], Awaitable[Any]]
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def require_async(func: Callable[..., Any], what: str) -> None:
+    """Refuse a callback that is not an ``async def`` (a sync one would block the loop)."""
+    target: Any = func
+    while isinstance(target, partial):
+        target = target.func
+    if inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
+        getattr(target, "__call__", None)  # noqa: B004 (async callable objects)
+    ):
+        return
+    name = getattr(target, "__qualname__", repr(target))
+    raise TypeError(f"{what} must be an async function (async def), got {name!r}")
+
+
+async def _join_nothing(params: dict[str, str], sock: ISocket) -> None:
+    return None
+
+
+async def _exit_nothing(sock: ISocket) -> None:
+    return None
+
+
+class _Callbacks:
+    """The callbacks of a channel; shared with its prefixed copies (``hub.include``)."""
+
+    __slots__ = ("events", "on_exit", "on_join")
+
+    def __init__(self) -> None:
+        self.on_join: JoinCallback = _join_nothing
+        self.on_exit: ExitCallback = _exit_nothing
+        self.events: dict[str, ReceiveCallback] = {}
+
+
+class Channel:
+    """A topic pattern with its callbacks.  Make one with ``hub.channel(pattern)``.
+
+    Callbacks run one at a time per connection, in the order the client's messages
+    arrived; ``sock.topic`` and ``sock.params`` are set to the message's topic and the
+    pattern's placeholder values before each one runs.
+    """
+
+    __slots__ = ("_callbacks", "_compiled", "topic_pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self._compiled = TopicPattern.compile(pattern)
+        self.topic_pattern = pattern
+        self._callbacks = _Callbacks()
+
+    # -- registration ----------------------------------------------------------------
+
+    def on_join(self, func: F) -> F:
+        """Register ``async def on_join(params: dict[str, str], sock) -> None``.
+
+        Runs when a client sends a join for a topic matching this channel and not yet
+        joined on that connection.  ``params`` are the placeholder values.  Returning
+        completes the join: the socket is then subscribed to the topic on the bus.
+        ``raise JoinRefused(reason)`` refuses the join (the client gets the reason, the
+        connection stays open).  Any other exception is a server error: it is logged, the
+        client gets a generic error, and the topic stays unjoined.
+        """
+        require_async(func, "on_join callback")
+        self._callbacks.on_join = func
+        return func
+
+    def on_exit(self, func: F) -> F:
+        """Register ``async def on_exit(sock) -> None``.
+
+        Runs once per joined topic when the client leaves it or the connection ends
+        (however it ends), after the socket was unsubscribed from the topic, with
+        ``sock.topic`` set to that topic.  An exception is logged and does not stop the
+        other exits or ``on_disconnect``.
+        """
+        require_async(func, "on_exit callback")
+        self._callbacks.on_exit = func
+        return func
+
+    def on_receive(self, event: str) -> Callable[[F], F]:
+        """Register ``async def handler(payload, sock) -> Any`` for ``event``.
+
+        Runs for each message with that event on a joined topic.  A returned value is
+        the ``ok`` reply when the message carried a ``ref`` (ignored otherwise);
+        ``raise ReplyError(reason)`` answers with an error reply; any other exception is
+        a server error (logged; generic error frame; the topic stays joined).
+        """
+        if not isinstance(event, str) or not event:
+            raise ValueError(f"on_receive event must be a non-empty string, got {event!r}")
+
+        def register(func: F) -> F:
+            require_async(func, f"on_receive({event!r}) callback")
+            self._callbacks.events[event] = func
+            return func
+
+        return register
+
+    # -- what the hub reads ----------------------------------------------------------------
+
+    @property
+    def on_join_callback(self) -> JoinCallback:
+        return self._callbacks.on_join
+
+    @property
+    def on_exit_callback(self) -> ExitCallback:
+        return self._callbacks.on_exit
+
+    @property
+    def events(self) -> dict[str, ReceiveCallback]:
+        """Event name -> ``on_receive`` callback."""
+        return self._callbacks.events
+
+    @property
+    def pattern(self) -> TopicPattern:
+        return self._compiled
+
+    def match(self, topic: str) -> dict[str, str] | None:
+        """Placeholder values if ``topic`` matches this channel (``{}`` for a literal
+        pattern), else None."""
+        return self._compiled.match(topic)
+
+    def prefixed(self, prefix: str) -> Channel:
+        """A channel for ``prefix + pattern`` sharing this channel's callbacks."""
+        copy = Channel(prefix + self.topic_pattern)
+        copy._callbacks = self._callbacks
+        return copy
+
+    def __repr__(self) -> str:
+        return f"Channel({self.topic_pattern!r})"

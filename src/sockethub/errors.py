@@ -1,0 +1,53 @@
+"""Exceptions that callbacks raise on purpose to steer a connection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["FrameError", "JoinRefused", "RejectError", "ReplyError"]
+
+
+class RejectError(Exception):
+    """The handshake was refused by ``sock.allow_if`` (or raised directly in ``on_connect``).
+
+    The socket is already closed when this propagates; the hub ends the connection
+    quietly (no error log, no ``on_disconnect``).
+    """
+
+
+class JoinRefused(Exception):
+    """Raise in ``on_join`` to refuse a join without closing the connection.
+
+    ``reason`` is sent to the client as is (keep it client-safe), in an error frame
+    ``{"code": 4403, "reason": reason}``; the topic stays unjoined.  ``response`` is an
+    optional JSON value for protocols with join replies (Phoenix's ``{"reason": ...}``).
+    """
+
+    def __init__(self, reason: str = "Join refused", *, response: Any = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.response = response
+
+
+class ReplyError(Exception):
+    """Raise in ``on_receive`` to answer the message with an error reply.
+
+    With a ``ref`` on the message the client gets ``{"status": "error", "response":
+    response}``; without one it gets ``{"code": 4422, "reason": reason}``.  ``reason`` and
+    ``response`` are sent as is: never put internal details there.
+    """
+
+    def __init__(self, reason: str = "Request failed", *, response: Any = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.response = {"reason": reason} if response is None else response
+
+
+class FrameError(Exception):
+    """An inbound frame the wire protocol cannot decode; answered with an error frame."""
+
+    def __init__(self, code: int, reason: str, *, ref: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.ref = ref

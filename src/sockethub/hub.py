@@ -1,0 +1,233 @@
+"""SocketHub: the high-level route with channels, hooks, composition and a pub/sub bus."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.types import Receive, Scope, Send
+
+from .bus.base import SocketBus
+from .bus.memory import InMemorySocketBus
+from .channel import Channel, require_async
+from .limits import HubLimits
+from .protocols.base import WireProtocol
+from .protocols.envelope import EnvelopeProtocol
+from .routing import MiddlewareLike, RouteBase
+from .session import ErrorPolicy, Session
+from .socket import ISocket
+from .topics import TopicTable
+
+__all__ = ["HubStats", "SocketHub"]
+
+logger = logging.getLogger(__name__)
+
+HookF = TypeVar("HookF", bound=Callable[[ISocket], Awaitable[None]])
+ProtocolChoice = WireProtocol | Callable[[ISocket], WireProtocol]
+
+ENVELOPE = EnvelopeProtocol()
+
+
+@dataclass(slots=True)
+class HubStats:
+    """Counters an operator can read (``hub.stats``)."""
+
+    connections: int = 0
+    """Connections open now (accepted, not yet cleaned up)."""
+    total_connections: int = 0
+    """Connections accepted since start."""
+    refused: int = 0
+    """Handshakes refused (origin, ``allow_if``, ``on_connect`` closing)."""
+    callback_errors: int = 0
+    """Callbacks that raised or timed out."""
+    slow_closes: int = 0
+    """Connections closed with 1013 because their outbound queue overflowed."""
+    dropped_frames: int = 0
+    """Frames discarded by the ``drop_oldest`` overflow policy (counted at disconnect)."""
+
+
+class SocketHub(RouteBase):
+    """A WebSocket route driven by channels: no handler function to write.
+
+    ::
+
+        hub = SocketHub("/ws")
+        room = hub.channel("room:{room_id}")
+
+        @room.on_receive("say")
+        async def say(payload, sock):
+            await sock.publish(payload, event="said", exclude_self=True)
+
+        app = Starlette(routes=[hub], lifespan=hub.lifespan)
+
+    A connection runs ``on_connect`` (before the handshake is accepted), then handles the
+    client's messages one at a time: ``join`` / ``leave`` / any other event on a joined
+    topic, each dispatched to the channel whose pattern matches the topic; when it ends,
+    however it ends, ``on_exit`` runs for every joined topic and then ``on_disconnect``.
+
+    Arguments:
+
+    * ``path``, ``name``, ``middlewares``: as for any sockethub route.
+    * ``bus``: the pub/sub backend (default: a new :class:`InMemorySocketBus`).
+    * ``limits``: :class:`HubLimits` (frame size, topics per connection, rate, timeouts,
+      outbound queue bound and slow-client policy).
+    * ``allowed_origins``: if given, browser handshakes whose ``Origin`` is not listed are
+      refused with HTTP 403 (cross-site WebSocket hijacking).  ``"*"`` allows any.
+      ``allow_missing_origin`` (default True) admits clients that send no ``Origin``:
+      browsers always send it, so only non-browser clients are let in that way.
+    * ``error_policy``: what an unexpected exception in a channel callback does:
+      ``"reply"`` (default: log it, send the client a generic error frame, keep the
+      connection), ``"close"`` (close with 1011), ``"raise"`` (close with 1011 and re-raise
+      to the server after clean-up, as 0.1 did).
+    * ``protocol``: the wire protocol, or a function ``sock -> protocol`` choosing one per
+      connection (default: the 0.1 envelope).
+    """
+
+    def __init__(
+        self,
+        path: str = "",
+        *,
+        middlewares: Sequence[MiddlewareLike] | None = None,
+        bus: SocketBus | None = None,
+        name: str | None = None,
+        limits: HubLimits | None = None,
+        allowed_origins: Iterable[str] | None = None,
+        allow_missing_origin: bool = True,
+        error_policy: ErrorPolicy = "reply",
+        protocol: ProtocolChoice | None = None,
+    ) -> None:
+        super().__init__(path, name=name, middlewares=middlewares)
+        if error_policy not in ("reply", "close", "raise"):
+            raise ValueError(
+                f"error_policy must be 'reply', 'close' or 'raise', got {error_policy!r}"
+            )
+        self.bus: SocketBus = bus if bus is not None else InMemorySocketBus()
+        self.limits = limits if limits is not None else HubLimits()
+        self.error_policy: ErrorPolicy = error_policy
+        self.stats = HubStats()
+        self.on_connect_callback: Callable[[ISocket], Awaitable[None]] | None = None
+        self.on_disconnect_callback: Callable[[ISocket], Awaitable[None]] | None = None
+        self._table: TopicTable[Channel] = TopicTable()
+        self._channels: list[Channel] = []
+        self._origins = _normalise_origins(allowed_origins)
+        self._allow_missing_origin = allow_missing_origin
+        self._protocol_choice: ProtocolChoice = protocol if protocol is not None else ENVELOPE
+
+    # -- registration ---------------------------------------------------------------------
+
+    def channel(self, pattern: str) -> Channel:
+        """Register and return a channel for ``pattern`` (``"room:{room_id}"``).
+
+        The pattern is validated now: a bad placeholder, unbalanced braces, a repeated
+        name, or a pattern that duplicates (or has the same shape as) one already on this
+        hub raises ``ValueError``.
+        """
+        channel = Channel(pattern)
+        self._add(channel)
+        return channel
+
+    def include(self, *hubs: SocketHub, parent_prefix: str = "") -> None:
+        """Add the channels of other hubs to this one, topic patterns prefixed.
+
+        ``hub.include(rooms, parent_prefix="chat:")`` makes ``rooms``' channel
+        ``"room:{id}"`` reachable as ``"chat:room:{id}"`` here, with its callbacks.  Only
+        channels are taken, as they are at the time of the call: the included hubs' path,
+        hooks, middlewares, limits and bus are not used.  A resulting pattern that clashes
+        with one already here raises ``ValueError`` and adds nothing.
+        """
+        additions = [ch.prefixed(parent_prefix) for hub in hubs for ch in hub.channels]
+        trial: TopicTable[Channel] = TopicTable()
+        for channel in (*self._channels, *additions):
+            trial.add(channel.pattern, channel)
+        for channel in additions:
+            self._add(channel)
+
+    def _add(self, channel: Channel) -> None:
+        self._table.add(channel.pattern, channel)
+        self._channels.append(channel)
+
+    def on_connect(self, func: HookF) -> HookF:
+        """Register ``async def on_connect(sock) -> None``.
+
+        Runs for each new connection before the handshake is accepted; path parameters
+        are in ``sock.path_params``, the query string in ``sock.query_params``.
+        ``await sock.allow_if(condition, code, reason)`` refuses the connection.  The
+        hook may fill ``sock.assigns``.  An exception refuses the connection (logged).
+        """
+        require_async(func, "on_connect hook")
+        self.on_connect_callback = func
+        return func
+
+    def on_disconnect(self, func: HookF) -> HookF:
+        """Register ``async def on_disconnect(sock) -> None``.
+
+        Runs once when an accepted connection ends, however it ends (client close,
+        network drop, server shutdown, error, cancellation), after ``on_exit`` ran for
+        every joined topic.  An exception is logged and goes no further.
+        """
+        require_async(func, "on_disconnect hook")
+        self.on_disconnect_callback = func
+        return func
+
+    @property
+    def channels(self) -> list[Channel]:
+        """The channels of this hub, in registration order."""
+        return list(self._channels)
+
+    def resolve(self, topic: str) -> tuple[Channel, dict[str, str]] | None:
+        """The channel serving ``topic`` and its placeholder values, by precedence: most
+        literal characters, then most placeholders, then first registered."""
+        return self._table.resolve(topic)
+
+    # -- publishing and lifecycle ----------------------------------------------------------
+
+    async def publish(self, topic: str, event: str, payload: Any) -> None:
+        """Send ``{topic, event, payload}`` to every socket joined to ``topic``, from
+        anywhere in the app (an HTTP endpoint, a background task).  No-op if nobody joined."""
+        await self.bus.publish(topic, event, payload)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """Start the bus, and close it at shutdown.
+
+        Pass it as ``Starlette(lifespan=hub.lifespan)``, or enter it from your own
+        lifespan: ``async with hub.lifespan(app): yield``.
+        """
+        await self.bus.start()
+        try:
+            yield
+        finally:
+            await self.bus.close()
+
+    # -- serving ------------------------------------------------------------------------------
+
+    @property
+    def default_protocol(self) -> WireProtocol:
+        choice = self._protocol_choice
+        return choice if isinstance(choice, WireProtocol) else ENVELOPE
+
+    def select_protocol(self, sock: ISocket) -> WireProtocol:
+        choice = self._protocol_choice
+        return choice if isinstance(choice, WireProtocol) else choice(sock)
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        origins = self._origins
+        if origins is None:
+            return True
+        if origin is None:
+            return self._allow_missing_origin
+        return "*" in origins or origin.strip().rstrip("/").lower() in origins
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await Session(self, scope, receive, send).run()
+
+
+def _normalise_origins(origins: Iterable[str] | None) -> frozenset[str] | None:
+    if origins is None:
+        return None
+    if isinstance(origins, str):
+        raise TypeError("allowed_origins must be a list of origins, not a string")
+    return frozenset(o.strip().rstrip("/").lower() for o in origins)

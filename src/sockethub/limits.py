@@ -1,0 +1,55 @@
+"""HubLimits: the defences of a hub against clients that misbehave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .outbox import OverflowPolicy
+
+__all__ = ["HubLimits"]
+
+
+@dataclass(frozen=True, slots=True)
+class HubLimits:
+    """Per-connection limits of a :class:`~sockethub.SocketHub`.  Every field has a safe
+    default; pass ``HubLimits(...)`` with the ones to change.
+
+    * ``max_frame_bytes``: an inbound frame larger than this closes the connection with
+      1009 (Message Too Big).  Default 64 KiB.  (uvicorn's own ``--ws-max-size``, 16 MiB by
+      default, applies first.)
+    * ``max_topics``: topics one connection may have joined at once; one more join is
+      answered with ``{"code": 4429, "reason": "Too many topics joined"}``.  Default 200.
+    * ``rate`` / ``burst``: inbound messages per second per connection (token bucket);
+      exceeding it closes with 1008 (Policy Violation).  Default: no rate limit.
+    * ``callback_timeout``: seconds a callback may run before it is cancelled and treated
+      as failed.  Default: none.
+    * ``idle_timeout``: close a connection that sent nothing for this many seconds.  Default:
+      the protocol's (none for the 0.1 envelope, 60 s for Phoenix).
+    * ``outbox_bytes`` / ``overflow``: the bound of each connection's outbound queue and
+      what happens past it (``"close"`` with 1013, or ``"drop_oldest"``).  Default 1 MiB,
+      close.
+    * ``close_timeout``: seconds the end of a connection waits for queued frames.
+    """
+
+    max_frame_bytes: int = 64 * 1024
+    max_topics: int = 200
+    rate: float | None = None
+    burst: int = 50
+    callback_timeout: float | None = None
+    idle_timeout: float | None = None
+    outbox_bytes: int = 1024 * 1024
+    overflow: OverflowPolicy = "close"
+    close_timeout: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_frame_bytes", "max_topics", "burst", "outbox_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"HubLimits.{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("rate", "callback_timeout", "idle_timeout"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"HubLimits.{name} must be positive or None, got {value!r}")
+        if self.overflow not in ("close", "drop_oldest"):
+            raise ValueError(
+                f"HubLimits.overflow must be 'close' or 'drop_oldest', got {self.overflow!r}"
+            )

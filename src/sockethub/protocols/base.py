@@ -1,0 +1,87 @@
+"""The wire-protocol interface: how a hub session turns frames into messages and back.
+
+A protocol object is stateless and shared by every connection that speaks it; the hub
+picks one per connection (see ``SocketHub(protocol=...)``).  The session owns all the
+channel semantics; a protocol only decides bytes on the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..bus.base import PubSubMessage
+
+__all__ = ["Inbound", "WireProtocol"]
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One decoded inbound message."""
+
+    topic: str
+    event: str
+    payload: Any = None
+    ref: str | None = None
+    """Request id chosen by the client; replies to this message carry it back."""
+    join_ref: str | None = None
+    """Phoenix only: the ref of the join this message belongs to."""
+
+
+class WireProtocol:
+    """Base class of wire protocols.  Every ``encode_*`` returns one frame (or ``None``
+    for "send nothing").  Subclasses override what differs; see ``EnvelopeProtocol``
+    (0.1, the default) and ``PhoenixProtocol``.
+    """
+
+    name: str = "abstract"
+    join_event: str = "join"
+    leave_event: str = "leave"
+    control_topic: str | None = None
+    """Messages to this topic are handed to :meth:`control` instead of the channels."""
+    subprotocol: str | None = None
+    """The ``Sec-WebSocket-Protocol`` to accept with, if the protocol needs one."""
+    idle_timeout: float | None = None
+    """Close a connection silent for this long (``HubLimits.idle_timeout`` overrides)."""
+
+    def decode(self, frame: str | bytes) -> Inbound:
+        """Decode one inbound frame; raise :class:`~sockethub.errors.FrameError` if invalid."""
+        raise NotImplementedError
+
+    def control(self, inbound: Inbound) -> str | bytes | None:
+        """Answer a message to :attr:`control_topic` (heartbeats)."""
+        return None
+
+    def broadcast(self, message: PubSubMessage) -> str | bytes:
+        """Encode a bus message for every subscriber (called once per publish)."""
+        raise NotImplementedError
+
+    def push(
+        self, topic: str | None, event: str, payload: Any, join_ref: str | None
+    ) -> str | bytes:
+        """Encode a server push to one socket (``sock.reply`` / ``sock.emit``)."""
+        raise NotImplementedError
+
+    def reply(self, inbound: Inbound, status: str, response: Any) -> str | bytes | None:
+        """Acknowledge ``inbound`` (join, leave, or a request's return value)."""
+        raise NotImplementedError
+
+    def error(self, code: int, reason: str, inbound: Inbound | None) -> str | bytes:
+        """An error answering ``inbound`` (or a frame that could not be decoded)."""
+        raise NotImplementedError
+
+    def join_refused(self, inbound: Inbound, reason: str, response: Any) -> str | bytes:
+        """The answer to a join that ``on_join`` refused with ``JoinRefused``."""
+        raise NotImplementedError
+
+    def request_failed(self, inbound: Inbound, reason: str, response: Any) -> str | bytes:
+        """The answer to a message whose callback raised ``ReplyError``."""
+        raise NotImplementedError
+
+    def channel_crashed(self, inbound: Inbound, join_ref: str | None) -> str | bytes:
+        """Sent when a callback of a joined topic raised an unexpected exception."""
+        raise NotImplementedError
+
+    def left(self, topic: str, join_ref: str | None) -> str | bytes | None:
+        """Sent after a leave was acknowledged (Phoenix's ``phx_close``)."""
+        return None

@@ -1,0 +1,77 @@
+"""EnvelopeProtocol: the 0.1 JSON envelope, byte for byte, plus optional request refs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..bus.base import PubSubMessage
+from ..envelope import (
+    INTERNAL_ERROR,
+    MessageEnvelope,
+    dumps,
+    error_frame,
+)
+from ..errors import FrameError
+from .base import Inbound, WireProtocol
+
+__all__ = ["EnvelopeProtocol"]
+
+_NO_TEXT = FrameError(4400, "Malformed frame: binary frames are not supported")
+
+
+class EnvelopeProtocol(WireProtocol):
+    """``{"topic", "event", "payload"}`` text frames, as in 0.1.
+
+    A message may carry an extra ``"ref"`` (string): then the join, the leave and every
+    reply or error it causes carry the same ``ref``, and joins, leaves and requests are
+    acknowledged with ``{"topic", "event": "reply", "payload": {"status": "ok" | "error",
+    "response": ...}, "ref"}``.  Frames without ``ref`` behave and look exactly as in 0.1:
+    a successful join or leave sends nothing.
+    """
+
+    name = "sockethub.envelope"
+
+    def decode(self, frame: str | bytes) -> Inbound:
+        if not isinstance(frame, str):
+            raise _NO_TEXT
+        env = MessageEnvelope.from_text(frame)
+        return Inbound(env.topic, env.event, env.payload, env.ref)
+
+    def broadcast(self, message: PubSubMessage) -> str:
+        return dumps({"topic": message.topic, "event": message.event, "payload": message.payload})
+
+    def push(self, topic: str | None, event: str, payload: Any, join_ref: str | None) -> str:
+        return dumps({"topic": topic, "event": event, "payload": payload})
+
+    def reply(self, inbound: Inbound, status: str, response: Any) -> str | None:
+        if inbound.ref is None:
+            return None
+        return dumps(
+            {
+                "topic": inbound.topic,
+                "event": "reply",
+                "payload": {"status": status, "response": response},
+                "ref": inbound.ref,
+            }
+        )
+
+    def error(self, code: int, reason: str, inbound: Inbound | None) -> str:
+        return dumps(error_frame(code, reason, None if inbound is None else inbound.ref))
+
+    def join_refused(self, inbound: Inbound, reason: str, response: Any) -> str:
+        if inbound.ref is None:
+            return dumps(error_frame(4403, reason))
+        return self._error_reply(inbound, {"reason": reason} if response is None else response)
+
+    def request_failed(self, inbound: Inbound, reason: str, response: Any) -> str:
+        if inbound.ref is None:
+            return dumps(error_frame(4422, reason))
+        return self._error_reply(inbound, response)
+
+    def channel_crashed(self, inbound: Inbound, join_ref: str | None) -> str:
+        return dumps(error_frame(4500, INTERNAL_ERROR["reason"], inbound.ref))
+
+    def _error_reply(self, inbound: Inbound, response: Any) -> str:
+        reply = self.reply(inbound, "error", response)
+        assert reply is not None
+        return reply

@@ -1,0 +1,484 @@
+"""Session: one managed connection of a SocketHub, from handshake to clean-up.
+
+The session reads frames one at a time, so a connection's callbacks never overlap, and
+sends everything through its :class:`~sockethub.outbox.Outbox`.  Joined topics live in a
+dict keyed by topic string: a message on a joined topic costs one lookup, whatever the
+number of channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Literal
+
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketState
+
+from .bus.base import BusMessage, PubSubMessage
+from .channel import Channel
+from .errors import FrameError, JoinRefused, RejectError, ReplyError
+from .handshake import refuse
+from .outbox import Outbox, OutboxClosed
+from .protocols.base import Inbound, WireProtocol
+from .socket import ISocket
+
+if TYPE_CHECKING:
+    from .hub import SocketHub
+
+__all__ = ["ErrorPolicy", "Session"]
+
+logger = logging.getLogger(__name__)
+
+ErrorPolicy = Literal["reply", "close", "raise"]
+
+
+class _Joined:
+    """A topic this connection joined: its channel, params and bus callback."""
+
+    __slots__ = ("channel", "deliver", "join_ref", "params")
+
+    def __init__(
+        self,
+        channel: Channel,
+        params: dict[str, str],
+        join_ref: str | None,
+        deliver: Callable[[PubSubMessage], None],
+    ) -> None:
+        self.channel = channel
+        self.params = params
+        self.join_ref = join_ref
+        self.deliver = deliver
+
+
+def subscriber(outbox: Outbox, protocol: WireProtocol) -> Callable[[PubSubMessage], None]:
+    """The bus callback of one joined topic: encode (once per publish) and enqueue.
+
+    It never awaits, so the bus serves every subscriber of a topic in one pass; it raises
+    :class:`OutboxClosed` once the socket is gone, so the bus drops it.
+    """
+    put = outbox.put
+    encode = protocol.broadcast
+
+    def deliver(message: PubSubMessage) -> None:
+        if type(message) is BusMessage:
+            put(message.encoded(protocol, encode))
+        else:
+            put(encode(message))
+
+    return deliver
+
+
+class Session:
+    """The managed loop of one connection.  Created and run by :class:`SocketHub`."""
+
+    __slots__ = (
+        "_failure",
+        "_idle_handle",
+        "_kicked",
+        "_last_seen",
+        "_reading",
+        "_task",
+        "_tokens",
+        "hub",
+        "joined",
+        "outbox",
+        "protocol",
+        "sock",
+    )
+
+    def __init__(self, hub: SocketHub, scope: Scope, receive: Receive, send: Send) -> None:
+        self.hub = hub
+        self.sock = ISocket(WebSocket(scope, receive, send))
+        self.joined: dict[str, _Joined] = {}
+        self.protocol: WireProtocol = hub.default_protocol
+        self.outbox: Outbox | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._reading = False
+        self._kicked: int | None = None
+        self._failure: BaseException | None = None
+        self._last_seen = 0.0
+        self._tokens = 0.0
+        self._idle_handle: asyncio.TimerHandle | None = None
+
+    # -- the connection, start to end -------------------------------------------------------
+
+    async def run(self) -> None:
+        hub = self.hub
+        sock = self.sock
+        websocket = sock.websocket
+        if not hub.origin_allowed(websocket.headers.get("origin")):
+            hub.stats.refused += 1
+            await refuse(websocket, "Origin not allowed", status=403, close_code=1008)
+            return
+        self.protocol = hub.select_protocol(sock)
+        if hub.on_connect_callback is not None:
+            try:
+                await hub.on_connect_callback(sock)
+            except RejectError:
+                hub.stats.refused += 1
+                return
+            except Exception as exc:
+                hub.stats.callback_errors += 1
+                logger.exception("on_connect raised for %s", websocket.url.path)
+                if websocket.application_state is WebSocketState.CONNECTING:
+                    await refuse(websocket, "Internal Server Error", status=500, close_code=1011)
+                elif websocket.application_state is WebSocketState.CONNECTED:
+                    await websocket.close(1011, "Internal Server Error")
+                if hub.error_policy == "raise":
+                    raise exc from None
+                return
+        state = websocket.application_state
+        if state is WebSocketState.DISCONNECTED:
+            hub.stats.refused += 1
+            return
+        if state is WebSocketState.CONNECTING:
+            offered = websocket.scope.get("subprotocols") or ()
+            wanted = self.protocol.subprotocol
+            await websocket.accept(subprotocol=wanted if wanted in offered else None)
+        limits = hub.limits
+        self.outbox = Outbox(
+            websocket._send,
+            max_bytes=limits.outbox_bytes,
+            policy=limits.overflow,
+            on_overflow=self._overflowed,
+        )
+        sock._session = self
+        self._task = asyncio.current_task()
+        hub.stats.connections += 1
+        hub.stats.total_connections += 1
+        cancelled = False
+        try:
+            await self._loop(websocket._receive)
+        except asyncio.CancelledError:
+            cancelled = True
+        finally:
+            cancelled = await _run_to_end(self._cleanup()) or cancelled
+        if cancelled:
+            raise asyncio.CancelledError
+        if self._failure is not None and hub.error_policy == "raise":
+            raise self._failure
+
+    async def _loop(self, receive: Receive) -> None:
+        outbox = self.outbox
+        assert outbox is not None
+        limits = self.hub.limits
+        max_frame = limits.max_frame_bytes
+        rate = limits.rate
+        idle = limits.idle_timeout or self.protocol.idle_timeout
+        if rate is not None:
+            self._tokens = float(limits.burst)
+            self._last_seen = time.monotonic()
+        if idle is not None:
+            self._last_seen = time.monotonic()
+            self._arm_idle(idle)
+        protocol = self.protocol
+        while not outbox.closed:
+            self._reading = True
+            try:
+                message = await receive()
+            except asyncio.CancelledError:
+                if self._kicked is not None and self._task is not None:
+                    self._task.uncancel()
+                    return
+                raise
+            finally:
+                self._reading = False
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return
+            if kind != "websocket.receive":
+                continue
+            frame = message.get("text")
+            if frame is None:
+                frame = message.get("bytes")
+                if frame is None:
+                    continue
+            if len(frame) > max_frame:
+                logger.info("closing %s: frame of %d bytes > %d", self.sock, len(frame), max_frame)
+                outbox.close(1009, "Message too big")
+                return
+            if rate is not None or idle is not None:
+                now = time.monotonic()
+                if rate is not None:
+                    tokens = min(float(limits.burst), self._tokens + (now - self._last_seen) * rate)
+                    if tokens < 1.0:
+                        logger.info("closing %s: more than %s messages/s", self.sock, rate)
+                        outbox.close(1008, "Rate limit exceeded")
+                        return
+                    self._tokens = tokens - 1.0
+                self._last_seen = now
+            try:
+                inbound = protocol.decode(frame)
+            except FrameError as exc:
+                logger.info("malformed frame on %s: %s", self.sock, exc.reason)
+                outbox.put(protocol.error(exc.code, exc.reason, Inbound("", "", None, exc.ref)))
+                continue
+            await self._handle(inbound)
+
+    # -- one message --------------------------------------------------------------------------
+
+    async def _handle(self, inbound: Inbound) -> None:
+        protocol = self.protocol
+        outbox = self.outbox
+        assert outbox is not None
+        topic = inbound.topic
+        if topic == protocol.control_topic:
+            frame = protocol.control(inbound)
+            if frame is not None:
+                outbox.put(frame)
+            return
+        event = inbound.event
+        joined = self.joined.get(topic)
+        if event == protocol.join_event:
+            await self._join(inbound, joined)
+            return
+        if joined is None or (inbound.join_ref is not None and inbound.join_ref != joined.join_ref):
+            if joined is None or protocol.control_topic is None:
+                outbox.put(protocol.error(4404, "Topic not found", inbound))
+            return  # Phoenix: a message for a stale join is ignored
+        if event == protocol.leave_event:
+            await self._leave(inbound, joined)
+            return
+        callback = joined.channel.events.get(event)
+        if callback is None:
+            outbox.put(protocol.error(4404, "Event not found", inbound))
+            return
+        sock = self.sock
+        sock.topic = topic
+        sock.params = joined.params
+        sock.message = inbound
+        try:
+            result = await self._call(callback(inbound.payload, sock))
+        except ReplyError as exc:
+            self._put(protocol.request_failed(inbound, exc.reason, exc.response))
+            return
+        except Exception as exc:
+            self._callback_failed(exc, inbound, f"on_receive({event!r})", joined.join_ref)
+            return
+        if inbound.ref is not None:
+            frame = protocol.reply(inbound, "ok", result)
+            if frame is not None:
+                self._put(frame)
+
+    async def _join(self, inbound: Inbound, joined: _Joined | None) -> None:
+        protocol = self.protocol
+        topic = inbound.topic
+        if joined is not None:
+            if inbound.join_ref is None or inbound.join_ref == joined.join_ref:
+                self._put(protocol.error(4409, "Already joined", inbound))
+                return
+            await self._leave(inbound, joined, quiet=True)  # a rejoin replaces the old join
+        resolved = self.hub.resolve(topic)
+        if resolved is None:
+            self._put(protocol.error(4404, "Topic not found", inbound))
+            return
+        if len(self.joined) >= self.hub.limits.max_topics:
+            self._put(protocol.error(4429, "Too many topics joined", inbound))
+            return
+        channel, params = resolved
+        sock = self.sock
+        sock.topic = topic
+        sock.params = params
+        sock.message = inbound
+        try:
+            await self._call(channel.on_join_callback(params, sock))
+        except JoinRefused as exc:
+            self._put(protocol.join_refused(inbound, exc.reason, exc.response))
+            return
+        except Exception as exc:
+            self._callback_failed(exc, inbound, "on_join", inbound.join_ref)
+            return
+        outbox = self.outbox
+        assert outbox is not None
+        if outbox.closed:
+            return
+        entry = _Joined(channel, params, inbound.join_ref, subscriber(outbox, protocol))
+        self.joined[topic] = entry
+        try:
+            await self.hub.bus.subscribe(topic, entry.deliver)
+        except Exception:
+            logger.exception("bus.subscribe(%r) failed; the join is undone", topic)
+            del self.joined[topic]
+            await self._run_exit(topic, entry)
+            self._put(protocol.error(4503, "Service unavailable", inbound))
+            return
+        frame = protocol.reply(inbound, "ok", None)
+        if frame is not None:
+            self._put(frame)
+
+    async def _leave(self, inbound: Inbound, joined: _Joined, *, quiet: bool = False) -> None:
+        topic = inbound.topic
+        del self.joined[topic]
+        await self._unsubscribe(topic, joined)
+        self.sock.message = inbound
+        await self._run_exit(topic, joined, inbound)
+        if quiet:
+            return
+        protocol = self.protocol
+        frame = protocol.reply(inbound, "ok", None)
+        if frame is not None:
+            self._put(frame)
+        frame = protocol.left(topic, joined.join_ref)
+        if frame is not None:
+            self._put(frame)
+
+    async def _run_exit(self, topic: str, joined: _Joined, inbound: Inbound | None = None) -> None:
+        """Run ``on_exit`` for ``topic``; an error is logged (and applies the error policy
+        while the connection is live)."""
+        sock = self.sock
+        sock.topic = topic
+        sock.params = joined.params
+        try:
+            await self._call(joined.channel.on_exit_callback(sock))
+        except Exception as exc:
+            if inbound is None:
+                self.hub.stats.callback_errors += 1
+                logger.exception("on_exit raised for topic %r", topic)
+            else:
+                self._callback_failed(exc, inbound, "on_exit", None)
+
+    async def _unsubscribe(self, topic: str, joined: _Joined) -> None:
+        try:
+            await self.hub.bus.unsubscribe(topic, joined.deliver)
+        except Exception:
+            logger.exception("bus.unsubscribe(%r) failed", topic)
+
+    # -- helpers for ISocket (the SocketSession protocol) ----------------------------------
+
+    async def send_frame(self, frame: str | bytes) -> None:
+        self._put(frame)
+
+    async def push(self, topic: str | None, event: str, payload: Any) -> None:
+        joined = self.joined.get(topic) if topic is not None else None
+        self._put(self.protocol.push(topic, event, payload, joined.join_ref if joined else None))
+
+    async def publish(self, topic: str, event: str, payload: Any, *, exclude_self: bool) -> None:
+        exclude = None
+        if exclude_self:
+            joined = self.joined.get(topic)
+            exclude = joined.deliver if joined is not None else None
+        await self.hub.bus.publish(topic, event, payload, exclude=exclude)
+
+    async def close(self, code: int, reason: str | None) -> None:
+        outbox = self.outbox
+        if outbox is not None:
+            outbox.close(code, reason)
+            self._kick(code)
+
+    def _put(self, frame: str | bytes) -> None:
+        outbox = self.outbox
+        assert outbox is not None
+        try:
+            outbox.put(frame)
+        except OutboxClosed:
+            pass
+
+    # -- failures, limits, the end ------------------------------------------------------
+
+    async def _call(self, awaitable: Coroutine[Any, Any, Any] | Awaitable[Any]) -> Any:
+        timeout = self.hub.limits.callback_timeout
+        if timeout is None:
+            return await awaitable
+        async with asyncio.timeout(timeout):
+            return await awaitable
+
+    def _callback_failed(
+        self, exc: Exception, inbound: Inbound, what: str, join_ref: str | None
+    ) -> None:
+        hub = self.hub
+        hub.stats.callback_errors += 1
+        if isinstance(exc, TimeoutError):
+            logger.error("%s timed out for topic %r on %s", what, inbound.topic, self.sock)
+        else:
+            logger.error(
+                "%s raised for topic %r on %s", what, inbound.topic, self.sock, exc_info=exc
+            )
+        if hub.error_policy == "reply":
+            self._put(self.protocol.channel_crashed(inbound, join_ref))
+            return
+        self._failure = exc
+        assert self.outbox is not None
+        self.outbox.close(1011, "Internal Server Error")
+
+    def _overflowed(self) -> None:
+        self.hub.stats.slow_closes += 1
+        self._kick(1013)
+
+    def _kick(self, code: int) -> None:
+        """End the read loop from outside it (overflow, idle timeout, close from a callback)."""
+        if self._kicked is None:
+            self._kicked = code
+            if (
+                self._reading
+                and self._task is not None
+                and self._task is not asyncio.current_task()
+            ):
+                self._task.cancel()
+
+    def _arm_idle(self, idle: float) -> None:
+        loop = asyncio.get_running_loop()
+
+        def check() -> None:
+            remaining = self._last_seen + idle - time.monotonic()
+            if remaining > 0:
+                self._idle_handle = loop.call_later(remaining, check)
+                return
+            self._idle_handle = None
+            logger.info("closing %s: idle for %ss", self.sock, idle)
+            assert self.outbox is not None
+            self.outbox.close(1000, "Idle timeout")
+            self._kick(1000)
+
+        self._idle_handle = loop.call_later(idle, check)
+
+    async def _cleanup(self) -> None:
+        """Leave every joined topic (unsubscribe, then ``on_exit``), then ``on_disconnect``.
+
+        Runs however the connection ended; nothing raised here escapes.
+        """
+        hub = self.hub
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        sock = self.sock
+        while self.joined:
+            topic, joined = next(iter(self.joined.items()))
+            del self.joined[topic]
+            await self._unsubscribe(topic, joined)
+            await self._run_exit(topic, joined)
+        if hub.on_disconnect_callback is not None:
+            try:
+                await hub.on_disconnect_callback(sock)
+            except Exception:
+                hub.stats.callback_errors += 1
+                logger.exception("on_disconnect raised for %s", sock)
+        outbox = self.outbox
+        assert outbox is not None
+        if self._kicked is not None and not outbox.closed:
+            outbox.close(self._kicked)
+        hub.stats.dropped_frames += outbox.dropped
+        await outbox.drain(hub.limits.close_timeout)
+        hub.stats.connections -= 1
+        sock._session = None
+
+
+async def _run_to_end(coro: Coroutine[Any, Any, None]) -> bool:
+    """Run ``coro`` to completion even if this task is cancelled meanwhile (clean-up must
+    finish: Starlette's TestClient and anyio cancel a finished session's task, and keep
+    cancelling it).  Return whether a cancellation was absorbed."""
+    task = asyncio.ensure_future(coro)
+    cancelled = False
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                return True
+            cancelled = True
+            continue
+        except Exception:
+            logger.exception("clean-up failed")
+        return cancelled

@@ -1,0 +1,192 @@
+"""ISocket: the socket object every callback receives."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.datastructures import URL, Headers, QueryParams, State
+from starlette.types import Scope
+from starlette.websockets import WebSocket, WebSocketState
+
+from .errors import RejectError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = ["ISocket", "SocketSession"]
+
+
+class SocketSession(Protocol):
+    """What a managed connection (a hub session) provides to its ISocket."""
+
+    async def send_frame(self, frame: str | bytes) -> None: ...
+    async def push(self, topic: str | None, event: str, payload: Any) -> None: ...
+    async def publish(
+        self, topic: str, event: str, payload: Any, *, exclude_self: bool
+    ) -> None: ...
+    async def close(self, code: int, reason: str | None) -> None: ...
+
+
+class ISocket:
+    """A WebSocket connection as sockethub callbacks see it.
+
+    It wraps Starlette's :class:`~starlette.websockets.WebSocket` (``sock.websocket``) and
+    adds the per-connection state of a channel app:
+
+    * ``topic`` / ``params``: the topic of the message being handled and the placeholders
+      its channel pattern matched (set by the hub before each callback).
+    * ``assigns``: a dict for the app's own per-connection state (user id, ...).
+
+    Inside a :class:`~sockethub.SocketHub` every send goes through the connection's
+    outbound queue, so frames leave in the order they were produced, replies and
+    broadcasts alike, and a slow client never blocks the code that sends to it.
+    """
+
+    __slots__ = ("_session", "assigns", "message", "params", "topic", "websocket")
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self.topic: str | None = None
+        self.params: dict[str, str] = {}
+        self.assigns: dict[str, Any] = {}
+        self.message: Any = None
+        """The inbound message being handled (``topic``, ``event``, ``payload``, ``ref``):
+        in ``on_join``, ``sock.message.payload`` is the join payload (a token, ...)."""
+        self._session: SocketSession | None = None
+
+    # -- connection facts -----------------------------------------------------------
+
+    @property
+    def scope(self) -> Scope:
+        return self.websocket.scope
+
+    @property
+    def state(self) -> State:
+        """Starlette's per-connection ``scope["state"]`` namespace."""
+        return self.websocket.state
+
+    @property
+    def headers(self) -> Headers:
+        return self.websocket.headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        return self.websocket.query_params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """Path parameters of the route, converted by their convertors (``{id:int}``)."""
+        return self.websocket.path_params
+
+    @property
+    def url(self) -> URL:
+        return self.websocket.url
+
+    @property
+    def application_state(self) -> WebSocketState:
+        return self.websocket.application_state
+
+    @property
+    def client_state(self) -> WebSocketState:
+        return self.websocket.client_state
+
+    # -- handshake ------------------------------------------------------------------
+
+    async def accept(
+        self, subprotocol: str | None = None, headers: Iterable[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        """Accept the handshake (the hub does this itself after ``on_connect``)."""
+        await self.websocket.accept(subprotocol=subprotocol, headers=headers)
+
+    async def allow_if(
+        self, condition: object, code: int = 4403, reason: str = "Forbidden"
+    ) -> None:
+        """Refuse the connection unless ``condition`` is true.
+
+        Meant for ``on_connect``: a false condition closes the socket with ``code`` and
+        ``reason`` and raises :class:`RejectError`, which ends the connection quietly.
+        """
+        if not condition:
+            await self.close(code=code, reason=reason)
+            raise RejectError(reason)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the socket.  In a hub, frames queued before the close are sent first."""
+        session = self._session
+        if session is not None and self.websocket.application_state is WebSocketState.CONNECTED:
+            await session.close(code, reason)
+        elif self.websocket.application_state is not WebSocketState.DISCONNECTED:
+            await self.websocket.close(code=code, reason=reason)
+
+    # -- sending ----------------------------------------------------------------------
+
+    async def send_text(self, data: str) -> None:
+        if self._session is not None:
+            await self._session.send_frame(data)
+        else:
+            await self.websocket.send_text(data)
+
+    async def send_bytes(self, data: bytes) -> None:
+        if self._session is not None:
+            await self._session.send_frame(data)
+        else:
+            await self.websocket.send_bytes(data)
+
+    async def send_json(self, data: Any, mode: str = "text") -> None:
+        """Send ``data`` as JSON (compact separators, UTF-8, like Starlette)."""
+        from .envelope import dumps
+
+        text = dumps(data)
+        if mode == "binary":
+            await self.send_bytes(text.encode("utf-8"))
+        else:
+            await self.send_text(text)
+
+    async def reply(self, payload: Any, event: str = "reply") -> None:
+        """Send ``{"topic": sock.topic, "event": event, "payload": payload}`` to this socket."""
+        await self._push(event, payload)
+
+    async def emit(self, payload: Any, event: str = "emit") -> None:
+        """Like :meth:`reply`, with the default event ``"emit"``."""
+        await self._push(event, payload)
+
+    async def _push(self, event: str, payload: Any) -> None:
+        if self._session is not None:
+            await self._session.push(self.topic, event, payload)
+        else:
+            await self.send_json({"topic": self.topic, "event": event, "payload": payload})
+
+    async def publish(
+        self,
+        payload: Any,
+        event: str = "broadcast",
+        *,
+        exclude_self: bool = False,
+        topic: str | None = None,
+    ) -> None:
+        """Broadcast to every socket joined to ``topic`` (default: ``sock.topic``).
+
+        The sender gets it too unless ``exclude_self`` is true (Phoenix's
+        ``broadcast_from``).  Needs a hub: a plain route has no bus to publish to.
+        Publishing to a topic nobody joined is a no-op.
+        """
+        topic = self.topic if topic is None else topic
+        if self._session is None or topic is None:
+            raise RuntimeError("publish backend or topic not set")
+        await self._session.publish(topic, event, payload, exclude_self=exclude_self)
+
+    # -- receiving (low-level routes only: a hub reads the socket itself) ----------------
+
+    async def receive_text(self) -> str:
+        return await self.websocket.receive_text()
+
+    async def receive_bytes(self) -> bytes:
+        return await self.websocket.receive_bytes()
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        return await self.websocket.receive_json(mode=mode)
+
+    def __repr__(self) -> str:
+        client = self.websocket.client
+        where = f"{client.host}:{client.port}" if client else "?"
+        return f"<ISocket {self.websocket.url.path} from {where} topic={self.topic!r}>"

@@ -1,0 +1,152 @@
+"""The low-level WebSocketRoute: one async function drives one socket.
+
+Also the 0.1 import path of ``WebSocketEndpoint`` and ``WSManagedEndpoint``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from .channel import require_async
+from .handshake import refuse
+from .legacy import ManagedModeFacade, WSManagedEndpoint
+from .params import ParamError, ParamPlan
+from .routing import MiddlewareLike, RouteBase
+from .socket import ISocket
+
+__all__ = ["WSManagedEndpoint", "WebSocketEndpoint", "WebSocketRoute"]
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+class WebSocketEndpoint:
+    """An ASGI app running one user function per connection.
+
+    The function's parameters are filled by :class:`~sockethub.params.ParamPlan`; a
+    missing or unconvertible value refuses the handshake (HTTP 400 where the server
+    supports denial responses, else close 1008) with a reason naming the parameter, and
+    the function never runs.  The function accepts and closes the socket itself.  An
+    exception escaping it closes a still-open socket with 1011 and propagates to the
+    server's log; a client disconnect (``WebSocketDisconnect``) is not an error.
+    """
+
+    def __init__(self, func: Callable[..., Awaitable[Any]]) -> None:
+        require_async(func, "WebSocket endpoint")
+        self.func = func
+        self.plan = ParamPlan(func)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        sock = ISocket(websocket)
+        try:
+            kwargs = self.plan.kwargs(sock)
+        except ParamError as exc:
+            await refuse(websocket, str(exc), status=400, close_code=1008)
+            return
+        try:
+            await self.func(**kwargs)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            if websocket.application_state is WebSocketState.CONNECTED:
+                await websocket.close(code=1011, reason="Internal Server Error")
+            raise
+
+
+class WebSocketRoute(ManagedModeFacade, RouteBase):
+    """A route whose connections are each driven by one async function.
+
+    ::
+
+        route = WebSocketRoute("/ws/echo/{room}")
+
+        @route.endpoint
+        async def echo(sock: ISocket, room: str, shout: bool = False) -> None:
+            await sock.accept()
+            async for text in sock.websocket.iter_text():
+                await sock.send_text(text.upper() if shout else text)
+
+    For channels, hooks and a pub/sub bus use :class:`~sockethub.SocketHub` instead.
+    """
+
+    def __init__(
+        self,
+        path: str = "",
+        *,
+        name: str | None = None,
+        middlewares: Sequence[MiddlewareLike] | None = None,
+    ) -> None:
+        super().__init__(path, name=name, middlewares=middlewares)
+        self._endpoint: WebSocketEndpoint | None = None
+
+    def endpoint(self, func: F) -> F:
+        """Register the async function that drives each connection; returns ``func``."""
+        self._check_can_set_endpoint()
+        if self._endpoint is not None:
+            raise RuntimeError(f"route {self.path!r} already has an endpoint")
+        self._endpoint = WebSocketEndpoint(func)
+        self.reset()
+        return func
+
+    @property
+    def ws_endpoint(self) -> WebSocketEndpoint | None:
+        """The endpoint object serving this route, if any."""
+        managed = self._managed_endpoint()
+        return managed if managed is not None else self._endpoint
+
+    def default_name(self) -> str:
+        endpoint = self._endpoint
+        if endpoint is not None:
+            return getattr(endpoint.func, "__name__", self.path_format)
+        return self.path_format
+
+    def has_endpoint(self) -> bool:
+        return self._endpoint is not None or self._managed_endpoint() is not None
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.ws_endpoint
+        if endpoint is None:
+            raise RuntimeError(
+                f"WebSocketRoute {self.path!r} has no endpoint: register one with "
+                "@route.endpoint, or use SocketHub for channels"
+            )
+        await endpoint(scope, receive, send)
+
+    # -- composition -----------------------------------------------------------------
+
+    def sub(self, path: str) -> WebSocketRoute:
+        """The child route at ``self.path + path``, created on first use."""
+        full = self.path + path
+        for child in self.children:
+            if isinstance(child, WebSocketRoute) and child.path == full:
+                return child
+        child = WebSocketRoute(full)
+        self.children.append(child)
+        return child
+
+    def merge(self, *routes: WebSocketRoute, parent_prefix: str | None = None) -> None:
+        """Copy ``routes`` (and their children) under ``self.path + parent_prefix``."""
+        prefix = self.path + (parent_prefix or "")
+        for route in routes:
+            self.children.append(route.copy_under(prefix))
+
+    def copy_under(self, prefix: str) -> WebSocketRoute:
+        """A copy of this route (endpoint, middlewares, children) at ``prefix + path``."""
+        copy = WebSocketRoute(prefix + self.path, name=self._name, middlewares=self.middlewares)
+        copy._endpoint = self._endpoint
+        self._copy_managed_into(copy)
+        copy.children = [child_copy(child, prefix) for child in self.children]
+        return copy
+
+
+def child_copy(child: RouteBase, prefix: str) -> RouteBase:
+    if isinstance(child, WebSocketRoute):
+        return child.copy_under(prefix)
+    raise TypeError(f"cannot merge a child route of type {type(child).__name__}")
