@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
+import libcst.helpers
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
@@ -22,10 +23,10 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from sockethub_codemods import TODO_MARKER
+
 __all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]
 
-#: Every comment the codemod writes starts with this; the CLI reports each one.
-TODO_MARKER = "TODO(sockethub-migrate)"
 
 ROUTE_QNAMES = frozenset({"sockethub.WebSocketRoute", "sockethub.websocket.WebSocketRoute"})
 _SOCKET_QNAMES = frozenset(
@@ -67,6 +68,7 @@ class _HandlerParam:
     name: str
     annotation: str | None  # "str" | "int" | "float" | "bool" | "other" | None
     default: cst.BaseExpression | None
+    optional: bool = False  # annotated ``X | None``: missing means None
 
 
 @dataclass
@@ -357,6 +359,37 @@ def _strip_params(params: cst.Parameters, remove: set[str]) -> cst.Parameters:
     return new
 
 
+def _isort_key(alias: cst.ImportAlias) -> tuple[int, str]:
+    name = alias.evaluated_name
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, name
+
+
+class _KeepImportsSorted(cst.CSTTransformer):
+    """``AddImportsVisitor`` puts ``SocketHub`` first; move it where isort/ruff would."""
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom:
+        names = updated_node.names
+        if isinstance(names, cst.ImportStar) or updated_node.relative:
+            return updated_node
+        if updated_node.module is None or cst.helpers.get_full_name_for_node(
+            updated_node.module
+        ) not in ("sockethub", "sockethub.websocket"):
+            return updated_node
+        aliases = list(names)
+        others = [a for a in aliases if a.evaluated_name != "SocketHub"]
+        if len(others) == len(aliases) or others != sorted(others, key=_isort_key):
+            return updated_node
+        ordered = sorted(aliases, key=_isort_key)
+        if ordered == aliases:
+            return updated_node
+        return updated_node.with_changes(
+            names=[a.with_changes(comma=aliases[i].comma) for i, a in enumerate(ordered)]
+        )
+
+
 class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     """Convert sockethub 0.1 managed-mode routes into ``SocketHub``.
 
@@ -398,7 +431,6 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._hook_rewrites: dict[cst.FunctionDef, _HookRewrite] = {}
         self._merge_calls: set[cst.Call] = set()
         self._todos: dict[cst.CSTNode, list[str]] = {}
-        self._imports_replaced: set[tuple[str, str | None]] = set()
 
     # ---- helpers ----
     def qnames(self, node: cst.CSTNode) -> set[str]:
@@ -497,14 +529,36 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         result: list[_HandlerParam] = []
         for p in (*params.posonly_params, *params.params, *params.kwonly_params):
             ann: str | None = None
+            optional = False
             if p.annotation is not None:
-                names = self.qnames(p.annotation.annotation)
+                node, optional = self._unwrap_optional(p.annotation.annotation)
+                names = self.qnames(node)
                 if names & _SOCKET_QNAMES:
                     continue
                 builtin = {n.removeprefix("builtins.") for n in names} & _SCALARS
                 ann = builtin.pop() if len(builtin) == 1 else "other"
-            result.append(_HandlerParam(p.name.value, ann, p.default))
+            result.append(_HandlerParam(p.name.value, ann, p.default, optional))
         return result, func
+
+    def _unwrap_optional(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
+        """``X | None``, ``Optional[X]``, ``Union[X, None]`` -> (X, True); else (node, False)."""
+
+        def is_none(n: cst.BaseExpression) -> bool:
+            return isinstance(n, cst.Name) and n.value == "None"
+
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            if is_none(node.right):
+                return node.left, True
+            if is_none(node.left):
+                return node.right, True
+        if isinstance(node, cst.Subscript):
+            names = self.qnames(node.value)
+            items = [e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)]
+            if "typing.Optional" in names and len(items) == 1:
+                return items[0], True
+            if "typing.Union" in names and len(items) == 2 and any(map(is_none, items)):
+                return next(i for i in items if not is_none(i)), True
+        return node, False
 
     def _check_group(self, group: _Group, analyzer: _Analyzer) -> bool:
         """Decide whether a managed route can be converted exactly; add TODOs if not."""
@@ -618,6 +672,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 if (
                     why is None
                     and hp.default is None
+                    and not hp.optional
                     and use.attr == "on_connect"
                     and self._param_used(param)
                 ):
@@ -652,21 +707,28 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     def _path_expr(
         sock: str, name: str, convertor: str, annotation: str | None
     ) -> tuple[str, str | None]:
+        # 0.1 (sockethub.params): a string path value is converted to the annotation
+        # (no annotation means str); a value a convertor already typed is kept as-is for
+        # `str`, else converted from its str().
         base = f'{sock}.path_params["{name}"]'
         have = _CONVERTOR_TYPES.get(convertor)
-        if annotation is None or annotation == have:
+        if annotation in (None, "str", have):
             return base, None
-        if annotation in ("str", "int", "float") and have is not None:
+        if have == "str" and annotation in ("int", "float"):
             return f"{annotation}({base})", None
+        if have == "int" and annotation == "float":
+            return f"float({base})", None
         return base, (
-            f"0.1 converted the {{{name}:{convertor}}} path value to `{annotation}`, "
-            "which has no exact equivalent here"
+            f"0.1 converted the {{{name}:{convertor}}} path value to `{annotation}` by its "
+            "own rules; write that conversion by hand"
         )
 
     def _query_expr(self, sock: str, hp: _HandlerParam) -> tuple[str, str | None]:
         name, ann = hp.name, hp.annotation
         lookup = f'{sock}.query_params["{name}"]'
         default = None if hp.default is None else self._code(hp.default)
+        if default is None and hp.optional:
+            default = "None"
         if ann in (None, "str"):
             if default is None:
                 return lookup, None
@@ -756,7 +818,6 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     return "parent_prefix is a path prefix in 0.1, not a topic prefix"
         if not children:
             return "nothing is merged"
-        parent_path = self._path_literal(groups[parent_key])
         for key in children:
             if key is None or key not in candidates:
                 return "a merged route is not a managed route built in this module"
@@ -765,8 +826,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 return "a merged route has its own on_connect/on_disconnect hooks"
             if child.attrs(*_COMPOSE, "sub"):
                 return "a merged route has routes of its own"
-            path = self._path_literal(child)
-            if path is None or path not in ("", parent_path):
+            # 0.1 put a merged route at parent.path + parent_prefix + route.path.
+            if self._path_literal(child) != "":
                 return "a merged route has a path of its own"
         return None
 
@@ -850,18 +911,18 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 return
         self._ref_replace[node] = "name"
         self.add_needed_import("sockethub", "SocketHub")
-        for qname in self.get_metadata(QualifiedNameProvider, node, set()):
-            module = qname.name.rpartition(".")[0]
-            local = self._code(node)
-            asname = None if local == "WebSocketRoute" else local
-            self._imports_replaced.add((module, asname))
+        # Drops `from sockethub import WebSocketRoute [as X]` / `from sockethub import
+        # websocket` once nothing else refers to them.
+        self.remove_unused_import_by_node(node)
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        """Run the rewrite and libcst's import visitors, then keep sorted imports sorted."""
+        result = super().transform_module(tree)
+        if result is tree:
+            return result
+        return result.visit(_KeepImportsSorted())
 
     # ---- rewriting ----
-    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        for module, asname in self._imports_replaced:
-            self.remove_unused_import(module, "WebSocketRoute", asname)
-        return updated_node
-
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         if self._ref_replace.get(original_node) == "name":
             return cst.Name("SocketHub")

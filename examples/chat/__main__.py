@@ -9,7 +9,9 @@ import uvicorn
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line, print the URL, and serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m examples.chat", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.chat", description="Serve the sockethub chat demo on uvicorn."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     args = parser.parse_args(argv)

@@ -31,6 +31,7 @@ members: dict[str, set[ISocket]] = {}  # room name -> sockets in it
 
 
 def names(room_name: str) -> list[str]:
+    """The user names in a room, sorted."""
     return sorted({s.assigns["user"] for s in members.get(room_name, ())})
 
 
@@ -43,21 +44,22 @@ async def on_connect(sock: ISocket) -> None:
 
 @room.on_join
 async def on_join(params: dict[str, str], sock: ISocket) -> None:
-    if len(params["name"]) > MAX_NAME:
-        raise JoinRefused("room names are at most 32 characters")
-    members.setdefault(params["name"], set()).add(sock)
-    who = {"user": sock.assigns["user"], "members": names(params["name"])}
+    name = params["name"]
+    if len(name) > MAX_NAME:
+        raise JoinRefused("room names are at most 32 characters")  # an error frame, no join
+    members.setdefault(name, set()).add(sock)
+    who = {"user": sock.assigns["user"], "members": names(name)}
     await sock.publish(who, event="joined", exclude_self=True)  # the others see who came
     await sock.reply({"members": who["members"]}, event="members")  # the joiner sees who's in
 
 
-@room.on_exit
+@room.on_exit  # on "leave", and for every joined room when the socket goes away
 async def on_exit(sock: ISocket) -> None:
-    room_members = members.get(sock.params["name"], set())
-    room_members.discard(sock)
-    if not room_members:
-        members.pop(sock.params["name"], None)
-    who = {"user": sock.assigns["user"], "members": names(sock.params["name"])}
+    name = sock.params["name"]
+    members[name].discard(sock)
+    if not members[name]:
+        del members[name]
+    who = {"user": sock.assigns["user"], "members": names(name)}
     await sock.publish(who, event="left", exclude_self=True)
 
 

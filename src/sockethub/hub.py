@@ -16,6 +16,8 @@ from .channel import Channel, require_async
 from .limits import HubLimits
 from .protocols.base import WireProtocol
 from .protocols.envelope import EnvelopeProtocol
+from .protocols.phoenix import VSN as PHOENIX_VSN
+from .protocols.phoenix import PhoenixProtocol
 from .routing import MiddlewareLike, RouteBase
 from .session import ErrorPolicy, Session
 from .socket import ISocket
@@ -29,6 +31,13 @@ HookF = TypeVar("HookF", bound=Callable[[ISocket], Awaitable[None]])
 ProtocolChoice = WireProtocol | Callable[[ISocket], WireProtocol]
 
 ENVELOPE = EnvelopeProtocol()
+PHOENIX = PhoenixProtocol()
+
+
+def by_vsn(sock: ISocket) -> WireProtocol:
+    """The default protocol choice: Phoenix V2 when the client connects with
+    ``?vsn=2.0.0`` (as phoenix.js does), else the 0.1 envelope."""
+    return PHOENIX if sock.query_params.get("vsn") == PHOENIX_VSN else ENVELOPE
 
 
 @dataclass(slots=True)
@@ -83,7 +92,10 @@ class SocketHub(RouteBase):
       connection), ``"close"`` (close with 1011), ``"raise"`` (close with 1011 and re-raise
       to the server after clean-up, as 0.1 did).
     * ``protocol``: the wire protocol, or a function ``sock -> protocol`` choosing one per
-      connection (default: the 0.1 envelope).
+      connection.  Default: per connection, :class:`~sockethub.protocols.PhoenixProtocol`
+      when the query string has ``vsn=2.0.0`` (phoenix.js sends it), else the 0.1 envelope.
+      ``protocol=EnvelopeProtocol()`` (or ``PhoenixProtocol()``) fixes one for every
+      connection.
     """
 
     def __init__(
@@ -114,7 +126,7 @@ class SocketHub(RouteBase):
         self._channels: list[Channel] = []
         self._origins = _normalise_origins(allowed_origins)
         self._allow_missing_origin = allow_missing_origin
-        self._protocol_choice: ProtocolChoice = protocol if protocol is not None else ENVELOPE
+        self._protocol_choice: ProtocolChoice = protocol if protocol is not None else by_vsn
 
     # -- registration ---------------------------------------------------------------------
 

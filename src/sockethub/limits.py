@@ -19,6 +19,9 @@ class HubLimits:
       default, applies first.)
     * ``max_topics``: topics one connection may have joined at once; one more join is
       answered with ``{"code": 4429, "reason": "Too many topics joined"}``.  Default 200.
+    * ``max_topic_length``: a join for a longer topic, or one with control characters, is
+      answered with ``{"code": 4400, "reason": "Malformed frame: invalid topic"}``.
+      Default 256 characters.
     * ``rate`` / ``burst``: inbound messages per second per connection (token bucket);
       exceeding it closes with 1008 (Policy Violation).  Default: no rate limit.
     * ``callback_timeout``: seconds a callback may run before it is cancelled and treated
@@ -33,6 +36,7 @@ class HubLimits:
 
     max_frame_bytes: int = 64 * 1024
     max_topics: int = 200
+    max_topic_length: int = 256
     rate: float | None = None
     burst: int = 50
     callback_timeout: float | None = None
@@ -42,7 +46,7 @@ class HubLimits:
     close_timeout: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("max_frame_bytes", "max_topics", "burst", "outbox_bytes"):
+        for name in ("max_frame_bytes", "max_topics", "max_topic_length", "burst", "outbox_bytes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"HubLimits.{name} must be positive, got {getattr(self, name)!r}")
         for name in ("rate", "callback_timeout", "idle_timeout"):

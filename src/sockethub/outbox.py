@@ -159,6 +159,12 @@ class Outbox:
         if not writer.done():
             writer.cancel()
             await asyncio.wait((writer,))
+            # Given up: free the queue, and refuse frames for a connection that is ending.
+            self._closed = True
+            if self._queue:
+                self._queue.clear()
+            self._bytes = 0
+            self._close_message = None
 
     # -- internals ----------------------------------------------------------------------
 

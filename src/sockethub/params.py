@@ -8,6 +8,7 @@ optionally ``| None``).  The plan is built once, when the function is registered
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -49,6 +50,7 @@ class _Param:
     type_name: str
     default: Any
     optional: bool
+    annotated: bool = True  # False: no annotation, a path convertor's value is kept as is
 
 
 class ParamPlan:
@@ -57,14 +59,24 @@ class ParamPlan:
     __slots__ = ("_params", "names")
 
     def __init__(self, func: Callable[..., Any]) -> None:
+        target: Any = func  # where the annotations live: partials and callable objects
+        while isinstance(target, functools.partial):
+            target = target.func
+        if not inspect.isroutine(target):
+            target = type(target).__call__
         try:
-            hints = typing.get_type_hints(func)
+            hints = typing.get_type_hints(target)
         except Exception as exc:  # an unresolvable forward reference
             raise TypeError(f"cannot read the annotations of {func!r}: {exc}") from exc
         params: list[_Param] = []
         for p in inspect.signature(func).parameters.values():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 continue
+            if p.kind is p.POSITIONAL_ONLY:  # every argument is passed by name
+                raise TypeError(
+                    f"parameter {p.name!r} of {getattr(func, '__qualname__', func)!r} is "
+                    "positional-only: arguments are passed by name"
+                )
             ann = hints.get(p.name, str)
             optional = False
             if typing.get_origin(ann) in (typing.Union, types.UnionType):
@@ -78,7 +90,15 @@ class ParamPlan:
                 params.append(_Param(p.name, "websocket", str, "WebSocket", p.default, False))
             elif ann in _CONVERTERS:
                 params.append(
-                    _Param(p.name, "value", _CONVERTERS[ann], ann.__name__, p.default, optional)
+                    _Param(
+                        p.name,
+                        "value",
+                        _CONVERTERS[ann],
+                        ann.__name__,
+                        p.default,
+                        optional,
+                        annotated=p.name in hints,
+                    )
                 )
             else:
                 raise TypeError(
@@ -117,8 +137,10 @@ class ParamPlan:
             if p.name in path_params:
                 raw = path_params[p.name]
                 if not isinstance(raw, str):  # already converted by a path convertor
-                    out[p.name] = raw if p.type_name == "str" else p.convert(str(raw))
-                    continue
+                    if not p.annotated:
+                        out[p.name] = raw
+                        continue
+                    raw = str(raw)  # converted to the annotation below, or a ParamError
             elif p.name in query:
                 raw = query[p.name]
             elif p.default is not inspect.Parameter.empty:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
-from .bus.base import BusMessage, PubSubMessage
+from .bus.base import BusMessage, MessageError, PubSubMessage
 from .channel import Channel
 from .errors import FrameError, JoinRefused, RejectError, ReplyError
 from .handshake import refuse
@@ -33,6 +33,11 @@ __all__ = ["ErrorPolicy", "Session"]
 logger = logging.getLogger(__name__)
 
 ErrorPolicy = Literal["reply", "close", "raise"]
+
+
+class CallbackCancelled(Exception):
+    """A callback raised ``CancelledError`` although its connection was not cancelled
+    (it awaited something that got cancelled); handled like any callback failure."""
 
 
 class _Joined:
@@ -63,10 +68,14 @@ def subscriber(outbox: Outbox, protocol: WireProtocol) -> Callable[[PubSubMessag
     encode = protocol.broadcast
 
     def deliver(message: PubSubMessage) -> None:
-        if type(message) is BusMessage:
-            put(message.encoded(protocol, encode))
-        else:
-            put(encode(message))
+        try:
+            if type(message) is BusMessage:
+                frame = message.encoded(protocol, encode)
+            else:
+                frame = encode(message)
+        except Exception as exc:
+            raise MessageError(f"cannot encode a message to {message.topic!r}: {exc}") from exc
+        put(frame)
 
     return deliver
 
@@ -155,7 +164,7 @@ class Session:
         except asyncio.CancelledError:
             cancelled = True
         finally:
-            cancelled = await _run_to_end(self._cleanup()) or cancelled
+            await _run_to_end(self._cleanup())
         if cancelled:
             raise asyncio.CancelledError
         if self._failure is not None and hub.error_policy == "raise":
@@ -175,7 +184,15 @@ class Session:
             self._last_seen = time.monotonic()
             self._arm_idle(idle)
         protocol = self.protocol
+        handled = 0
         while not outbox.closed:
+            handled += 1
+            if not handled & 63:
+                # uvicorn hands over every frame of a TCP read at once; give the other
+                # connections a turn during a flood.
+                await asyncio.sleep(0)
+                if outbox.closed:
+                    return
             self._reading = True
             try:
                 message = await receive()
@@ -271,6 +288,9 @@ class Session:
                 self._put(protocol.error(4409, "Already joined", inbound))
                 return
             await self._leave(inbound, joined, quiet=True)  # a rejoin replaces the old join
+        if len(topic) > self.hub.limits.max_topic_length or not topic.isprintable():
+            self._put(protocol.error(4400, "Malformed frame: invalid topic", inbound))
+            return
         resolved = self.hub.resolve(topic)
         if resolved is None:
             self._put(protocol.error(4404, "Topic not found", inbound))
@@ -380,10 +400,16 @@ class Session:
 
     async def _call(self, awaitable: Coroutine[Any, Any, Any] | Awaitable[Any]) -> Any:
         timeout = self.hub.limits.callback_timeout
-        if timeout is None:
-            return await awaitable
-        async with asyncio.timeout(timeout):
-            return await awaitable
+        try:
+            if timeout is None:
+                return await awaitable
+            async with asyncio.timeout(timeout):
+                return await awaitable
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this connection is being cancelled: not the callback's doing
+            raise CallbackCancelled("the callback was cancelled") from None
 
     def _callback_failed(
         self, exc: Exception, inbound: Inbound, what: str, join_ref: str | None
@@ -465,20 +491,27 @@ class Session:
         sock._session = None
 
 
-async def _run_to_end(coro: Coroutine[Any, Any, None]) -> bool:
-    """Run ``coro`` to completion even if this task is cancelled meanwhile (clean-up must
-    finish: Starlette's TestClient and anyio cancel a finished session's task, and keep
-    cancelling it).  Return whether a cancellation was absorbed."""
+async def _run_to_end(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to completion even if this task is cancelled meanwhile.
+
+    Clean-up must finish: Starlette's TestClient (anyio) cancels a finished session's
+    task and re-delivers that cancellation on every loop turn.  Each one is absorbed and
+    un-counted (``uncancel``) so the canceller's bookkeeping stays right; the task then
+    simply ends.
+    """
     task = asyncio.ensure_future(coro)
-    cancelled = False
+    current = asyncio.current_task()
     while True:
         try:
             await asyncio.shield(task)
+            return
         except asyncio.CancelledError:
-            if task.done():
-                return True
-            cancelled = True
-            continue
+            if current is not None:
+                current.uncancel()
+            if not task.done():
+                continue
         except Exception:
-            logger.exception("clean-up failed")
-        return cancelled
+            pass
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("clean-up failed", exc_info=task.exception())
+        return

@@ -83,6 +83,17 @@ class ISocket:
         return self.websocket.url
 
     @property
+    def auth_token(self) -> str | None:
+        """The bearer token the client sent as a ``base64url.bearer.phx.<token>``
+        subprotocol (phoenix.js's ``authToken`` option), decoded; ``None`` if absent.
+
+        Readable in ``on_connect``: keeps tokens out of URLs and access logs.
+        """
+        from .protocols.phoenix import auth_token_from_subprotocols
+
+        return auth_token_from_subprotocols(self.scope.get("subprotocols") or ())
+
+    @property
     def application_state(self) -> WebSocketState:
         return self.websocket.application_state
 

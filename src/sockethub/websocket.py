@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .channel import require_async
+from .errors import RejectError
 from .handshake import refuse
 from .legacy import ManagedModeFacade, WSManagedEndpoint
 from .params import ParamError, ParamPlan
@@ -34,7 +35,8 @@ class WebSocketEndpoint:
     supports denial responses, else close 1008) with a reason naming the parameter, and
     the function never runs.  The function accepts and closes the socket itself.  An
     exception escaping it closes a still-open socket with 1011 and propagates to the
-    server's log; a client disconnect (``WebSocketDisconnect``) is not an error.
+    server's log; a client disconnect (``WebSocketDisconnect``) is not an error, nor is a
+    refusal by ``sock.allow_if`` (``RejectError``: the socket is already closed).
     """
 
     def __init__(self, func: Callable[..., Awaitable[Any]]) -> None:
@@ -52,7 +54,7 @@ class WebSocketEndpoint:
             return
         try:
             await self.func(**kwargs)
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, RejectError):  # client gone / refused by allow_if
             pass
         except Exception:
             if websocket.application_state is WebSocketState.CONNECTED:

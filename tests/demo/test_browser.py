@@ -116,7 +116,7 @@ def require_chromium() -> None:
 
 def test_two_people_chat_and_survive_a_server_restart(demo: DemoServer) -> None:
     require_chromium()
-    from playwright.sync_api import Page, expect, sync_playwright
+    from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
     def enter(page: Page, name: str, room: str) -> None:
         page.goto(demo.url)
@@ -133,26 +133,30 @@ def test_two_people_chat_and_survive_a_server_restart(demo: DemoServer) -> None:
         box.press("Enter")
 
     def members(page: Page) -> list[str]:
-        return (
+        names = (
             page.get_by_test_id("member-list")
             .locator("li")
             .evaluate_all("items => items.map(li => li.dataset.user)")
         )
+        return [str(name) for name in names]
 
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            size = {"width": 1100, "height": 720}
+            size: ViewportSize = {"width": 1100, "height": 720}
             alice = browser.new_context(viewport=size).new_page()
             bob = browser.new_context(viewport=size).new_page()
+            page_errors: list[str] = []  # uncaught exceptions in the page's JavaScript
+            for page in (alice, bob):
+                page.on("pageerror", lambda error: page_errors.append(str(error)))
 
             # Both join the lobby; alice sees bob arrive, bob sees who is in.
             enter(alice, "alice", "lobby")
             enter(bob, "bob", "lobby")
             alice_log = alice.get_by_test_id("messages")
             bob_log = bob.get_by_test_id("messages")
-            expect(alice_log.locator('[data-kind="joined"]')).to_have_text(["bob joined"])
+            expect(alice_log.locator('[data-kind="joined"] .text')).to_have_text(["bob joined"])
             expect(bob.get_by_test_id("member-list").locator("li")).to_have_count(2)
             assert members(bob) == ["alice", "bob"]
             expect(alice.get_by_test_id("member-list").locator("li")).to_have_count(2)
@@ -199,14 +203,18 @@ def test_two_people_chat_and_survive_a_server_restart(demo: DemoServer) -> None:
                 expect(page.get_by_test_id("banner")).to_be_hidden(timeout=RECONNECT_WAIT_MS)
                 expect(page.get_by_test_id("status")).to_have_attribute("data-state", "online")
                 expect(page.get_by_test_id("member-list").locator("li")).to_have_count(2)
-                expect(page.locator('[data-kind="system"]').last).to_have_text("Rejoined #lobby.")
+                expect(page.locator('[data-kind="system"] .text').last).to_have_text(
+                    "Rejoined #lobby."
+                )
             say(alice, "We are back.")
             expect(bob_log.locator('[data-kind="message"] .text').last).to_have_text("We are back.")
             alice.screenshot(path=str(ARTIFACTS / "chat-reconnected.png"))
 
             # Leaving is seen by the other side.
             bob.get_by_test_id("leave-button").click()
-            expect(alice_log.locator('[data-kind="left"]').last).to_have_text("bob left")
+            expect(alice_log.locator('[data-kind="left"] .text').last).to_have_text("bob left")
             expect(alice.get_by_test_id("member-list").locator("li")).to_have_count(1)
+            expect(bob.get_by_test_id("current-room")).to_have_text("Not in a room")
+            assert page_errors == []
         finally:
             browser.close()

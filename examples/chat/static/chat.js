@@ -105,6 +105,7 @@ function renderRoom() {
   els.text.disabled = !live;
   els.send.disabled = !live;
   els.text.placeholder = live ? `Message #${state.room}` : inRoom ? "Waiting for the connection…" : "Join a room to chat";
+  els.members.dataset.empty = inRoom ? "Nobody here yet." : "Join a room to see who is here.";
   if (!inRoom) renderMembers([]);
   const room = encodeURIComponent(state.room || els.room.value.trim() || "lobby");
   els.curlHint.textContent =
@@ -159,6 +160,7 @@ function connect() {
   ws.onclose = () => {
     if (state.ws !== ws) return; // a socket we replaced or closed on purpose
     state.ws = null;
+    if (state.attempt === 0) addSystem("Connection lost.");
     renderRoom();
     scheduleReconnect();
   };

@@ -5,7 +5,7 @@ reference semantics; ``sockethub.bus.redis.RedisSocketBus`` (extra ``sockethub[r
 spans processes.
 """
 
-from .base import BusCallback, BusMessage, PubSubMessage, SocketBus
+from .base import BusCallback, BusMessage, MessageError, PubSubMessage, SocketBus
 from .memory import BusObserver, InMemorySocketBus
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "BusMessage",
     "BusObserver",
     "InMemorySocketBus",
+    "MessageError",
     "PubSubMessage",
     "SocketBus",
 ]

@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["BusCallback", "BusMessage", "PubSubMessage", "SocketBus"]
+__all__ = ["BusCallback", "BusMessage", "MessageError", "PubSubMessage", "SocketBus"]
+
+
+class MessageError(Exception):
+    """Raised by a subscriber callback when the *message* is at fault, not the subscriber
+    (its payload cannot be encoded).  The bus stops that fan-out and re-raises it to the
+    publisher instead of dropping the subscriber; nobody receives the message."""
 
 
 class PubSubMessage(Protocol):

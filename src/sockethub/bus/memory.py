@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .base import BusCallback, BusMessage, PubSubMessage, SocketBus
+from .base import BusCallback, BusMessage, MessageError, PubSubMessage, SocketBus
 
 __all__ = ["BusObserver", "InMemorySocketBus"]
 
@@ -127,6 +127,8 @@ class InMemorySocketBus(SocketBus):
                 if pending is not None:
                     suspended = True
                     await pending
+            except MessageError:
+                raise
             except Exception:
                 logger.warning(
                     "bus: dropping subscriber %r of topic %r: it raised during delivery",

@@ -109,7 +109,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from .base import BusCallback, BusMessage, SocketBus
+from .base import BusCallback, BusMessage, MessageError, SocketBus
 from .memory import BusObserver, InMemorySocketBus
 
 __all__ = ["BusUnavailable", "RedisBusHealth", "RedisSocketBus"]
@@ -222,6 +222,9 @@ class RedisSocketBus(SocketBus):
         self._resubscribing: set[str] = set()
         self._confirm: dict[str, collections.deque[asyncio.Future[None]]] = {}
         self._excludes: dict[int, tuple[BusCallback, float]] = {}
+        # How to open a subscription connection; settled by start().
+        self._conn_class: type[AbstractConnection] = Connection
+        self._conn_kwargs: dict[str, Any] = {}
         self._seq = itertools.count(1)
         self._last_error: str | None = None
         self._down_since: float | None = None
@@ -294,8 +297,8 @@ class RedisSocketBus(SocketBus):
             )
         client = self._client
         assert client is not None
-        if seq:
-            self._remember_exclusion(seq, exclude)  # type: ignore[arg-type]
+        if seq and exclude is not None:
+            self._remember_exclusion(seq, exclude)
         try:
             await client.publish(self._prefix + topic, data)
         except (RedisError, OSError) as exc:
@@ -320,7 +323,13 @@ class RedisSocketBus(SocketBus):
             self._client = self._client_arg
             pool = self._client_arg.connection_pool
             conn_class: type[AbstractConnection] = pool.connection_class
-            conn_kwargs: dict[str, Any] = dict(pool.connection_kwargs)
+            # Copy the connection settings, not the pool's own machinery (redis-py 6+
+            # puts maintenance-notification handlers and bookkeeping in there).
+            conn_kwargs: dict[str, Any] = {
+                key: value
+                for key, value in pool.connection_kwargs.items()
+                if not key.startswith(("maint", "orig_", "himport", "event_dispatcher"))
+            }
         else:
             self._client = Redis.from_url(
                 self._url,
@@ -348,10 +357,10 @@ class RedisSocketBus(SocketBus):
         self._last_error = None
         self._down_since = time.monotonic()
         self._ready = loop.create_future()
-        self._set_state("connecting")
+        self._state = "connecting"
         self._spawn_listener()
         await asyncio.wait({self._ready}, timeout=self._connect_timeout + 1.0)
-        if self._state != "up":
+        if not self.healthy:
             logger.error(
                 "redis bus: could not connect to %s at start (%s); retrying in the "
                 "background, publishes fail until then",
@@ -408,7 +417,7 @@ class RedisSocketBus(SocketBus):
             try:
                 await asyncio.wait_for(client.ping(), self._command_timeout)
                 ping_ok = True
-            except (RedisError, OSError, asyncio.TimeoutError):
+            except (RedisError, OSError):
                 ping_ok = False
         down_since = self._down_since
         return RedisBusHealth(
@@ -534,11 +543,11 @@ class RedisSocketBus(SocketBus):
             try:
                 conn = self._conn_class(**self._conn_kwargs)  # fresh, never a cached one
                 self._set_state("connecting")
-                await conn.connect()
+                await conn.connect()  # type: ignore[no-untyped-call]
                 await self._resubscribe(conn)
                 attempt = 0
                 await self._read_loop(conn)
-            except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            except (RedisError, OSError) as exc:  # OSError covers TimeoutError
                 self._mark_down(exc)
             except Exception as exc:
                 logger.exception("redis bus: unexpected error in the listener; reconnecting")
@@ -576,8 +585,7 @@ class RedisSocketBus(SocketBus):
                 if ping_sent is not None:
                     if now - ping_sent > interval:
                         raise RedisConnectionError(
-                            f"no reply to PING within {interval}s on the subscription "
-                            "connection"
+                            f"no reply to PING within {interval}s on the subscription connection"
                         )
                 elif now - last_rx >= interval:
                     ping_sent = now
@@ -630,7 +638,17 @@ class RedisSocketBus(SocketBus):
                 entry = self._excludes.pop(int(seq), None)
                 if entry is not None:
                     exclude = entry[0]
-        await self._local.deliver(BusMessage(topic, event, payload), exclude=exclude)
+        try:
+            await self._local.deliver(BusMessage(topic, event, payload), exclude=exclude)
+        except MessageError as exc:
+            # The in-memory bus re-raises this to the publisher; here the publisher has
+            # returned long ago (and may live in another process), so log it instead.
+            logger.warning(
+                "redis bus: a message to topic %r (event %r) could not be delivered here: %s",
+                topic,
+                event,
+                exc,
+            )
         if topic in self._redis_topics and not self._local.subscriber_count(topic):
             await self._sync_topic(topic)  # its last subscribers were dropped
 
@@ -656,9 +674,8 @@ class RedisSocketBus(SocketBus):
             logger.debug("redis bus: error while disconnecting: %r", exc)
 
     def _set_state(self, state: BusState) -> None:
-        if self._state == "closed" and state != "connecting":
-            return
-        self._state = state
+        if self._state != "closed":  # only start() reopens a closed bus
+            self._state = state
 
     def _set_up(self) -> None:
         recovered = self._last_error is not None

@@ -2,5 +2,6 @@
 
 from .base import Inbound, WireProtocol
 from .envelope import EnvelopeProtocol
+from .phoenix import PhoenixProtocol
 
-__all__ = ["EnvelopeProtocol", "Inbound", "WireProtocol"]
+__all__ = ["EnvelopeProtocol", "Inbound", "PhoenixProtocol", "WireProtocol"]

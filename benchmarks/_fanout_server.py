@@ -1,0 +1,168 @@
+"""The server side of ``benchmarks/fanout.py``: three fan-out servers in one Starlette app.
+
+Run by ``fanout.py`` as ``uvicorn benchmarks._fanout_server:app --ws <impl>`` in its own
+process.  Every server fans out to the clients of one topic, ``"bench"``:
+
+* ``/hub/ws``: a :class:`sockethub.SocketHub`; clients join ``"bench"`` (with a ``ref``,
+  so the join is acknowledged) and ``hub.publish`` fans out.
+* ``/base/ws``: the hand-written baseline: a set of Starlette ``WebSocket`` objects; a
+  publish serialises once and loops ``await ws.send_text(text)`` over the set.
+* ``/bcast/ws``: ``broadcaster``'s memory backend, the way its README wires a chat: one
+  subscriber task per socket forwarding ``Broadcast.subscribe`` events to the socket.
+
+For the last two the server sends ``"ready"`` once the socket is subscribed.
+
+``POST /publish/{kind}?count=&size=&start=`` publishes ``count`` messages
+``{"topic": "bench", "event": "msg", "payload": {"seq": start + i, "data": "x" * size}}``
+through server ``kind`` (``hub``, ``base`` or ``bcast``) and returns when the server's
+publish calls have returned.  ``GET /stats`` reports subscriber counts, the hub's
+counters and the process's RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from broadcaster import Broadcast
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from sockethub import HubLimits, SocketHub
+from sockethub.envelope import dumps
+
+TOPIC = "bench"
+
+# -- (a) the hub ---------------------------------------------------------------------------
+
+hub = SocketHub(
+    "/hub/ws",
+    limits=HubLimits(outbox_bytes=int(os.environ.get("FANOUT_OUTBOX_BYTES", 1024 * 1024))),
+)
+hub.channel(TOPIC)
+
+
+async def publish_hub(payloads: list[dict[str, Any]]) -> None:
+    for payload in payloads:
+        await hub.publish(TOPIC, "msg", payload)
+
+
+# -- (b) the hand-written baseline -------------------------------------------------------
+
+baseline: set[WebSocket] = set()
+
+
+async def baseline_endpoint(ws: WebSocket) -> None:
+    await ws.accept()
+    baseline.add(ws)
+    try:
+        await ws.send_text("ready")
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+    finally:
+        baseline.discard(ws)
+
+
+async def publish_baseline(payloads: list[dict[str, Any]]) -> None:
+    for payload in payloads:
+        text = dumps({"topic": TOPIC, "event": "msg", "payload": payload})
+        for ws in list(baseline):
+            try:
+                await ws.send_text(text)
+            except Exception:
+                baseline.discard(ws)
+
+
+# -- (c) broadcaster's memory backend ----------------------------------------------------
+
+broadcast = Broadcast("memory://")
+
+
+async def broadcaster_endpoint(ws: WebSocket) -> None:
+    await ws.accept()
+
+    async def forward() -> None:
+        async with broadcast.subscribe(TOPIC) as subscriber:
+            await ws.send_text("ready")
+            async for event in subscriber:  # type: ignore[union-attr]
+                await ws.send_text(event.message)
+
+    sender = asyncio.create_task(forward())
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(BaseException):
+            await sender
+
+
+async def publish_broadcaster(payloads: list[dict[str, Any]]) -> None:
+    for payload in payloads:
+        await broadcast.publish(TOPIC, dumps({"topic": TOPIC, "event": "msg", "payload": payload}))
+
+
+# -- control -------------------------------------------------------------------------------
+
+PUBLISHERS = {"hub": publish_hub, "base": publish_baseline, "bcast": publish_broadcaster}
+
+
+async def publish(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    count = int(request.query_params.get("count", "1"))
+    size = int(request.query_params.get("size", "64"))
+    start = int(request.query_params.get("start", "0"))
+    data = "x" * size
+    payloads = [{"seq": start + i, "data": data} for i in range(count)]
+    await PUBLISHERS[kind](payloads)
+    return Response(status_code=204)
+
+
+def _rss_bytes() -> int:
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def stats(request: Request) -> Response:
+    bus = hub.bus
+    subscribers = getattr(bus, "subscriber_count", None)
+    return JSONResponse(
+        {
+            "hub": subscribers(TOPIC) if subscribers is not None else None,
+            "base": len(baseline),
+            "bcast": len(broadcast._subscribers.get(TOPIC, ())),
+            "slow_closes": hub.stats.slow_closes,
+            "connections": hub.stats.connections,
+            "rss": _rss_bytes(),
+        }
+    )
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async with hub.lifespan(app), broadcast:
+        yield
+
+
+app = Starlette(
+    routes=[
+        hub,
+        WebSocketRoute("/base/ws", baseline_endpoint),
+        WebSocketRoute("/bcast/ws", broadcaster_endpoint),
+        Route("/publish/{kind}", publish, methods=["POST"]),
+        Route("/stats", stats),
+    ],
+    lifespan=lifespan,
+)

@@ -1,0 +1,925 @@
+"""Before/after cases for every rule and trap of MigrateManagedRoutesCommand."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from .helpers import MigrateTest, migrate, undefined_names
+
+TYPICAL_BEFORE = """
+from starlette.applications import Starlette
+from sockethub import WebSocketRoute, ISocket
+
+ws_route = WebSocketRoute("/ws/chat")
+room = ws_route.channel("room:{room_id}")
+
+@ws_route.on_connect
+async def on_connect(sock: ISocket) -> None:
+    await sock.allow_if(sock.query_params.get("token") == "secret")
+    sock.assigns["rooms"] = set()
+
+@ws_route.handler            # the dummy handler that managed mode demands
+async def handle_ws() -> None:
+    return None
+
+app = Starlette(routes=[ws_route])
+"""
+
+TYPICAL_AFTER = """
+from starlette.applications import Starlette
+from sockethub import ISocket, SocketHub
+
+ws_route = SocketHub("/ws/chat")
+room = ws_route.channel("room:{room_id}")
+
+@ws_route.on_connect
+async def on_connect(sock: ISocket) -> None:
+    await sock.allow_if(sock.query_params.get("token") == "secret")
+    sock.assigns["rooms"] = set()
+
+app = Starlette(routes=[ws_route])
+"""
+
+
+class TestImportStyles(MigrateTest):
+    def test_from_sockethub_import(self) -> None:
+        self.check(TYPICAL_BEFORE, TYPICAL_AFTER)
+
+    def test_from_sockethub_websocket_import(self) -> None:
+        self.check(
+            """
+            from sockethub.websocket import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+            route.channel("a:{b}")
+            route.handler(lambda: None)
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws")
+            route.channel("a:{b}")
+            """,
+        )
+
+    def test_alias(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute as Route, ISocket
+
+            chat = Route("/chat")
+            chat.channel("a:{b}")
+            """,
+            """
+            from sockethub import ISocket, SocketHub
+
+            chat = SocketHub("/chat")
+            chat.channel("a:{b}")
+            """,
+        )
+
+    def test_module_alias_keeps_its_style(self) -> None:
+        self.check(
+            """
+            import sockethub as sh
+
+            route = sh.WebSocketRoute("/ws")
+            route.channel("lobby:{x}")
+
+            @route.handler
+            async def handler():
+                pass
+            """,
+            """
+            import sockethub as sh
+
+            route = sh.SocketHub("/ws")
+            route.channel("lobby:{x}")
+            """,
+        )
+
+    def test_dotted_submodule(self) -> None:
+        self.check(
+            """
+            import sockethub.websocket
+
+            route = sockethub.websocket.WebSocketRoute("/ws")
+            route.channel("room:{id}")
+            """,
+            """
+            import sockethub.websocket
+
+            route = sockethub.SocketHub("/ws")
+            route.channel("room:{id}")
+            """,
+        )
+
+    def test_submodule_imported_by_name(self) -> None:
+        self.check(
+            """
+            from sockethub import websocket
+
+            route = websocket.WebSocketRoute("/ws")
+            route.channel("room:{id}")
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws")
+            route.channel("room:{id}")
+            """,
+        )
+
+
+class TestTraps(MigrateTest):
+    def test_starlette_websocketroute_untouched(self) -> None:
+        self.unchanged(
+            """
+            from starlette.routing import WebSocketRoute
+
+            async def endpoint(ws):
+                await ws.accept()
+
+            route = WebSocketRoute("/ws", endpoint=endpoint)
+            route.handler = None
+            """
+        )
+
+    def test_starlette_next_to_sockethub(self) -> None:
+        self.check(
+            """
+            import sockethub
+            from starlette.routing import WebSocketRoute
+
+            hub = sockethub.WebSocketRoute("/ws")
+            hub.channel("a:{b}")
+            plain = WebSocketRoute("/x", endpoint=print)
+            """,
+            """
+            import sockethub
+            from starlette.routing import WebSocketRoute
+
+            hub = sockethub.SocketHub("/ws")
+            hub.channel("a:{b}")
+            plain = WebSocketRoute("/x", endpoint=print)
+            """,
+        )
+
+    def test_low_level_route_untouched(self) -> None:
+        self.unchanged(
+            """
+            from sockethub import WebSocketRoute, ISocket
+
+            route = WebSocketRoute("/ws/{x}")
+
+            @route.endpoint
+            async def ep(sock: ISocket, x: int) -> None:
+                await sock.accept()
+            """
+        )
+
+    def test_route_never_used_in_managed_mode_untouched(self) -> None:
+        self.unchanged(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+            routes = [route]
+            """
+        )
+
+    def test_mixed_modes_left_alone(self) -> None:
+        # 0.1 refuses endpoint + managed calls on one route: nothing safe to do.
+        self.unchanged(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/r")
+            route.channel("x:{y}")
+            route.endpoint(print)
+            """
+        )
+
+    def test_low_level_and_managed_in_one_module(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            low = WebSocketRoute("/low")
+            low.endpoint(print)
+            hub = WebSocketRoute("/hub")
+            hub.channel("a:{b}")
+            """,
+            """
+            from sockethub import SocketHub, WebSocketRoute
+
+            low = WebSocketRoute("/low")
+            low.endpoint(print)
+            hub = SocketHub("/hub")
+            hub.channel("a:{b}")
+            """,
+        )
+
+    def test_variable_names_never_change(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            WebSocketRoute_for_chat = WebSocketRoute("/ws")
+            WebSocketRoute_for_chat.channel("a:{b}")
+            """,
+            """
+            from sockethub import SocketHub
+
+            WebSocketRoute_for_chat = SocketHub("/ws")
+            WebSocketRoute_for_chat.channel("a:{b}")
+            """,
+        )
+
+
+class TestWhereRoutesLive(MigrateTest):
+    def test_class_attribute_and_self_attribute(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute, ISocket
+
+            class Chat:
+                route = WebSocketRoute("/chat")
+
+                def __init__(self) -> None:
+                    self.other = WebSocketRoute("/other")
+                    self.other.channel("a:{b}")
+
+                @route.on_disconnect
+                async def bye(sock: ISocket) -> None:
+                    pass
+
+            @Chat.route.handler
+            async def h():
+                return None
+            """,
+            """
+            from sockethub import ISocket, SocketHub
+
+            class Chat:
+                route = SocketHub("/chat")
+
+                def __init__(self) -> None:
+                    self.other = SocketHub("/other")
+                    self.other.channel("a:{b}")
+
+                @route.on_disconnect
+                async def bye(sock: ISocket) -> None:
+                    pass
+            """,
+        )
+
+    def test_factory_functions_and_return_annotations(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            def make_route(prefix: str) -> WebSocketRoute:
+                r = WebSocketRoute(prefix)
+                r.channel("x:{y}")
+                return r
+
+            def make_low() -> WebSocketRoute:
+                return WebSocketRoute("/low")
+
+            def make_hub() -> WebSocketRoute:
+                return WebSocketRoute("/hub")
+
+            hub = make_hub()
+            hub.channel("a:{b}")
+            low = make_low()
+            low.endpoint(print)
+            """,
+            """
+            from sockethub import SocketHub, WebSocketRoute
+
+            def make_route(prefix: str) -> SocketHub:
+                r = SocketHub(prefix)
+                r.channel("x:{y}")
+                return r
+
+            def make_low() -> WebSocketRoute:
+                return WebSocketRoute("/low")
+
+            def make_hub() -> SocketHub:
+                return SocketHub("/hub")
+
+            hub = make_hub()
+            hub.channel("a:{b}")
+            low = make_low()
+            low.endpoint(print)
+            """,
+        )
+
+    def test_variable_and_parameter_annotations(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            route: WebSocketRoute = WebSocketRoute("/ws")
+
+            def register(r: WebSocketRoute) -> None:
+                r.channel("a:{b}")
+
+            register(route)
+            route.channel("c:{d}")
+            """,
+            """
+            from sockethub import SocketHub
+
+            route: SocketHub = SocketHub("/ws")
+
+            def register(r: SocketHub) -> None:
+                r.channel("a:{b}")
+
+            register(route)
+            route.channel("c:{d}")
+            """,
+        )
+
+
+class TestHandler(MigrateTest):
+    def test_decorator_with_docstring_only(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+
+            @route.handler
+            async def handler() -> None:
+                \"\"\"Managed mode wants one.\"\"\"
+
+            app_routes = [route]
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws")
+
+            app_routes = [route]
+            """,
+        )
+
+    def test_call_form_removes_function(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            async def noop() -> None:
+                ...
+
+            route = WebSocketRoute("/ws")
+            route.handler(noop)
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws")
+            """,
+        )
+
+    def test_referenced_elsewhere_is_kept(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            async def noop() -> None:
+                return
+
+            route = WebSocketRoute("/ws")
+            route.handler(noop)
+            other = [noop]
+            """,
+            """
+            from sockethub import SocketHub
+
+            async def noop() -> None:
+                return
+
+            route = SocketHub("/ws")
+            other = [noop]
+            """,
+        )
+
+    def test_real_work_kept_with_todo_decorator(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+
+            @route.handler
+            async def handler() -> None:
+                print("setting up")
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws")
+
+            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
+            async def handler() -> None:
+                print("setting up")
+            """,  # noqa: E501
+        )
+
+    def test_real_work_kept_with_todo_call(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            def audit() -> None:
+                log.info("x")
+
+            route = WebSocketRoute("/ws")
+            route.handler(audit)
+            """,
+            """
+            from sockethub import SocketHub
+
+            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
+            def audit() -> None:
+                log.info("x")
+
+            route = SocketHub("/ws")
+            """,  # noqa: E501
+        )
+
+    def test_handler_used_as_value_blocks(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+            h = route.handler(lambda: None)
+            """,
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+            # TODO(sockethub-migrate): `route.handler` is used in a way this tool cannot remove safely; `route` stays a deprecated 0.1 WebSocketRoute. SocketHub has no handler: delete it and replace the route by SocketHub by hand.
+            h = route.handler(lambda: None)
+            """,  # noqa: E501
+        )
+
+    def test_only_block_in_class_gets_pass(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+            route.channel("a:{b}")
+
+            class Handlers:
+                @route.handler
+                async def h():
+                    pass
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws")
+            route.channel("a:{b}")
+
+            class Handlers:
+                pass
+            """,
+        )
+
+    def test_removed_handler_drops_its_now_unused_imports(self) -> None:
+        self.check(
+            """
+            from starlette.websockets import WebSocket
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+
+            @route.handler
+            async def h(ws: WebSocket):
+                pass
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws")
+            """,
+        )
+
+
+class TestHookParameters(MigrateTest):
+    def test_path_query_and_int_conversion(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute, ISocket
+
+            route = WebSocketRoute("/ws/{room_id}/{page:int}")
+
+            @route.handler
+            async def handler(room_id: int, page: int, token: str = "", limit: float = 2.5):
+                return None
+
+            @route.on_connect
+            async def on_connect(sock: ISocket, room_id: int, page: int, token: str = "", limit: float = 2.5) -> None:
+                \"\"\"Docstring stays first.\"\"\"
+                await sock.allow_if(token == "secret")
+                sock.assigns["where"] = (room_id, page, limit)
+
+            @route.on_disconnect
+            async def on_disconnect(sock: ISocket, room_id: int, page: int, token: str = "", limit: float = 2.5) -> None:
+                sock.assigns.clear()
+            """,  # noqa: E501
+            """
+            from sockethub import ISocket, SocketHub
+
+            route = SocketHub("/ws/{room_id}/{page:int}")
+
+            @route.on_connect
+            async def on_connect(sock: ISocket) -> None:
+                \"\"\"Docstring stays first.\"\"\"
+                room_id = int(sock.path_params["room_id"])
+                page = sock.path_params["page"]
+                token = sock.query_params.get("token", "")
+                limit = float(sock.query_params["limit"]) if "limit" in sock.query_params else 2.5
+                await sock.allow_if(token == "secret")
+                sock.assigns["where"] = (room_id, page, limit)
+
+            @route.on_disconnect
+            async def on_disconnect(sock: ISocket) -> None:
+                sock.assigns.clear()
+            """,
+        )
+
+    def test_required_query_param_flagged_and_one_line_body(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r/{room_id:int}")
+
+            async def h(room_id: int, token: str):
+                return None
+
+            r.handler(h)
+
+            async def c(sock, room_id: int, token: str): await sock.allow_if(token == "s")
+
+            r.on_connect(c)
+            """,
+            """
+            from sockethub import SocketHub
+
+            r = SocketHub("/r/{room_id:int}")
+
+            # TODO(sockethub-migrate): 0.1 refused the connection before on_connect when query parameter 'token' was missing or invalid; now the lookup below raises instead.
+            async def c(sock):
+                token = sock.query_params["token"]
+                await sock.allow_if(token == "s")
+
+            r.on_connect(c)
+            """,  # noqa: E501
+        )
+
+    def test_multiline_and_keyword_only_signatures(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r/{slug}")
+            r.handler(lambda slug, lang="en": None)
+
+            @r.on_connect
+            async def c(
+                sock,
+                slug: str,
+                lang: str = "en",
+            ) -> None:
+                print(slug, lang)
+
+            @r.on_disconnect
+            async def d(sock, *, slug, lang="en"):
+                pass
+            """,
+            """
+            from sockethub import SocketHub
+
+            r = SocketHub("/r/{slug}")
+
+            @r.on_connect
+            async def c(
+                sock,
+            ) -> None:
+                slug = sock.path_params["slug"]
+                lang = sock.query_params.get("lang", "en")
+                print(slug, lang)
+
+            @r.on_disconnect
+            async def d(sock):
+                pass
+            """,
+        )
+
+    def test_extra_hook_parameter_with_default_kept(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r/{x}")
+
+            @r.handler
+            async def h(x):
+                pass
+
+            @r.on_connect
+            async def c(sock, x, retries=3):
+                print(x, retries)
+            """,
+            """
+            from sockethub import SocketHub
+
+            r = SocketHub("/r/{x}")
+
+            @r.on_connect
+            async def c(sock, retries=3):
+                x = sock.path_params["x"]
+                print(x, retries)
+            """,
+        )
+
+    def test_kwargs_hook_blocks_route(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r/{room_id}")
+            r.channel("x:{y}")
+
+            @r.handler
+            async def h(room_id: int):
+                return None
+
+            @r.on_disconnect
+            async def d(sock, **params):
+                print(params)
+            """,
+            """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r/{room_id}")
+            r.channel("x:{y}")
+
+            @r.handler
+            async def h(room_id: int):
+                return None
+
+            # TODO(sockethub-migrate): `d` takes **params, which 0.1 filled from the handler signature; the hub calls hooks with (sock) only; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
+            @r.on_disconnect
+            async def d(sock, **params):
+                print(params)
+            """,  # noqa: E501
+        )
+
+    def test_bool_query_param_blocks_route(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r")
+
+            @r.handler
+            async def h(admin: bool = False):
+                return None
+
+            @r.on_connect
+            async def c(sock, admin: bool = False):
+                sock.assigns["admin"] = admin
+            """,
+            """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r")
+
+            @r.handler
+            async def h(admin: bool = False):
+                return None
+
+            # TODO(sockethub-migrate): `c` parameter `admin`: 0.1 converted the query value to `bool` by its own rules; write that conversion by hand; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
+            @r.on_connect
+            async def c(sock, admin: bool = False):
+                sock.assigns["admin"] = admin
+            """,  # noqa: E501
+        )
+
+    def test_unknown_handler_with_hook_parameters_blocks(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+            from elsewhere import handler
+
+            r = WebSocketRoute("/r")
+            r.handler(handler)
+
+            @r.on_connect
+            async def c(sock, token=""):
+                pass
+            """,
+            """
+            from sockethub import WebSocketRoute
+            from elsewhere import handler
+
+            r = WebSocketRoute("/r")
+            r.handler(handler)
+
+            # TODO(sockethub-migrate): `c` takes keyword parameters from a handler this tool cannot see; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
+            @r.on_connect
+            async def c(sock, token=""):
+                pass
+            """,  # noqa: E501
+        )
+
+
+class TestComposition(MigrateTest):
+    def test_merge_of_hookless_pathless_child_becomes_include(self) -> None:
+        self.check(
+            """
+            import sockethub
+
+            route = sockethub.WebSocketRoute("/ws")
+            child = sockethub.WebSocketRoute()
+            child.channel("c:{x}")
+            route.channel("a:{b}")
+            route.merge(child, parent_prefix=None)
+            other = sockethub.WebSocketRoute("")
+            other.channel("o:{x}")
+            route.include_subroutes(other)
+            """,
+            """
+            import sockethub
+
+            route = sockethub.SocketHub("/ws")
+            child = sockethub.SocketHub()
+            child.channel("c:{x}")
+            route.channel("a:{b}")
+            route.include(child)
+            other = sockethub.SocketHub("")
+            other.channel("o:{x}")
+            route.include(other)
+            """,
+        )
+
+    def test_merge_with_path_prefix_or_hooks_is_flagged(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            main = WebSocketRoute("/ws")
+            child = WebSocketRoute("/child")
+            main.channel("m:{x}")
+            child.channel("c:{x}")
+            main.merge(child, parent_prefix="/api")
+            """,
+            """
+            from sockethub import WebSocketRoute
+
+            main = WebSocketRoute("/ws")
+            child = WebSocketRoute("/child")
+            main.channel("m:{x}")
+            child.channel("c:{x}")
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is a path prefix in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand.
+            main.merge(child, parent_prefix="/api")
+            """,  # noqa: E501
+        )
+
+    def test_merge_child_with_hooks_is_flagged(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            main = WebSocketRoute("/ws")
+            child = WebSocketRoute("")
+            main.channel("m:{x}")
+
+            @child.on_connect
+            async def c(sock):
+                pass
+
+            main.merge(child)
+            """,
+            """
+            from sockethub import WebSocketRoute
+
+            main = WebSocketRoute("/ws")
+            child = WebSocketRoute("")
+            main.channel("m:{x}")
+
+            @child.on_connect
+            async def c(sock):
+                pass
+
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand.
+            main.merge(child)
+            """,  # noqa: E501
+        )
+
+    def test_sub_routes_are_flagged(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            s = WebSocketRoute("/s")
+            s.sub("/child")
+            s.channel("x:{y}")
+            """,
+            """
+            from sockethub import WebSocketRoute
+
+            s = WebSocketRoute("/s")
+            # TODO(sockethub-migrate): `s.sub(...)` makes child routes, which SocketHub does not have; `s` stays a deprecated 0.1 WebSocketRoute until you split it into separate SocketHub routes by hand.
+            s.sub("/child")
+            s.channel("x:{y}")
+            """,  # noqa: E501
+        )
+
+
+class TestFormatting(MigrateTest):
+    def test_comments_and_odd_formatting_preserved_byte_for_byte(self) -> None:
+        before = (
+            "#!/usr/bin/env python\n"
+            "# -*- coding: utf-8 -*-\n"
+            '"""Module docstring."""\n'
+            "import sockethub   # the lib\n"
+            "\n\n"
+            "# leading comment\n"
+            "route = sockethub.WebSocketRoute(  # keep me\n"
+            '    "/ws",   # path\n'
+            "    middlewares = None ,\n"
+            ")\n"
+            'route.channel( "a:{b}" )   # trailing\n'
+            "x = [1,2 ,3]  # unrelated, oddly formatted\n"
+            "\n"
+            "@route.handler\n"
+            "async def h(): return None\n"
+            "\n"
+            "\n"
+            "# end\n"
+        )
+        expected = before.replace("sockethub.WebSocketRoute", "sockethub.SocketHub").replace(
+            "@route.handler\nasync def h(): return None\n\n", ""
+        )
+        self.assertEqual(migrate(before), expected)
+        self.assertEqual(migrate(expected), expected)
+
+    def test_crlf_line_endings_preserved(self) -> None:
+        before = (
+            "from sockethub import WebSocketRoute\r\n"
+            "\r\n"
+            'r = WebSocketRoute("/r/{x}")\r\n'
+            "\r\n"
+            "@r.handler\r\n"
+            "async def h(x: int):\r\n"
+            "    pass\r\n"
+            "\r\n"
+            "@r.on_connect\r\n"
+            "async def c(sock, x: int):\r\n"
+            "    # real code\r\n"
+            "    print(x)\r\n"
+        )
+        after = migrate(before)
+        self.assertNotIn("\n", after.replace("\r\n", ""))
+        self.assertEqual(
+            after,
+            "from sockethub import SocketHub\r\n"
+            "\r\n"
+            'r = SocketHub("/r/{x}")\r\n'
+            "\r\n"
+            "@r.on_connect\r\n"
+            "async def c(sock):\r\n"
+            '    x = int(sock.path_params["x"])\r\n'
+            "    # real code\r\n"
+            "    print(x)\r\n",
+        )
+        self.assertEqual(migrate(after), after)
+
+    def test_todo_not_duplicated_on_second_run(self) -> None:
+        code = """
+            from sockethub import WebSocketRoute
+
+            s = WebSocketRoute("/s")
+            s.sub("/child")
+            s.channel("x:{y}")
+            """
+        once = migrate(self.make_fixture_data(code))
+        self.assertEqual(once.count("TODO(sockethub-migrate)"), 1)
+        self.assertEqual(migrate(once), once)
+
+
+def test_typical_app_output_defines_every_name() -> None:
+    out = migrate(MigrateTest.make_fixture_data(TYPICAL_BEFORE))
+    cst.parse_module(out)
+    assert undefined_names(out) == set()
+    assert "WebSocketRoute" not in out

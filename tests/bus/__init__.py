@@ -1,0 +1,1 @@
+"""Bus suites: the SocketBus contract over every backend, and the Redis backend."""
