@@ -303,6 +303,15 @@ def _body_does_nothing(body: cst.BaseSuite) -> bool:
     return True
 
 
+def _leading_blanks(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
+    blanks: list[cst.EmptyLine] = []
+    for line in lines:
+        if line.comment is not None:
+            break
+        blanks.append(line)
+    return blanks
+
+
 def _todo_line(text: str) -> cst.EmptyLine:
     return cst.EmptyLine(indent=True, comment=cst.Comment(f"# {TODO_MARKER}: {text}"))
 
@@ -347,7 +356,12 @@ def _strip_params(params: cst.Parameters, remove: set[str]) -> cst.Parameters:
     elements = _param_elements(new)
     if not elements:
         return new
-    last = elements[-1].with_changes(comma=last_comma)
+    # The last element owns the comma and the whitespace before ")": keep the original's.
+    changes: dict[str, Any] = {"comma": last_comma}
+    original_last = _param_elements(params)[-1]
+    if isinstance(elements[-1], cst.Param) and isinstance(original_last, cst.Param):
+        changes["whitespace_after_param"] = original_last.whitespace_after_param
+    last = elements[-1].with_changes(**changes)
     if params.star_kwarg is not None and new.star_kwarg is elements[-1]:
         return new.with_changes(star_kwarg=last)
     if new.kwonly_params and new.kwonly_params[-1] is elements[-1]:
@@ -780,6 +794,14 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         for parent_key, use in sites:
             if parent_key in candidates - blocked and use.call is not None:
                 self._merge_calls.add(use.call)
+                label = self._route_label(groups[parent_key])
+                self._todo(
+                    use.node,
+                    f"`{use.attr}` became `include`. In 0.1 a route merged at "
+                    f"`{label}`'s own path was a separate route that `{label}` shadowed, so "
+                    "its channels were unreachable; now they are served on this connection. "
+                    "Keep this line if that is what you meant, else delete it.",
+                )
 
     def _merge_children(self, use: _Use, analyzer: _Analyzer) -> list[str | None]:
         if use.call is None:
@@ -1009,7 +1031,51 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     ) -> cst.IndentedBlock:
         if original_node.body and not updated_node.body:
             return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
-        return updated_node
+        body = self._keep_spacing(original_node.body, updated_node.body)
+        return updated_node if body is None else updated_node.with_changes(body=body)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        body = self._keep_spacing(original_node.body, updated_node.body)
+        return updated_node if body is None else updated_node.with_changes(body=body)
+
+    def _removed(self, stmt: cst.BaseStatement) -> bool:
+        if isinstance(stmt, cst.FunctionDef):
+            return stmt in self._remove_funcs
+        if isinstance(stmt, cst.SimpleStatementLine):
+            return all(small in self._remove_stmts for small in stmt.body)
+        return False
+
+    def _keep_spacing(
+        self,
+        original: Sequence[cst.BaseStatement],
+        updated: Sequence[cst.BaseStatement],
+    ) -> list[cst.BaseStatement] | None:
+        """Give the blank lines above a removed statement to the statement that follows.
+
+        ``A / 2 blank lines / removed / B`` becomes ``A / 2 blank lines / B``: the larger of
+        the two blank runs survives; comments above the removed statement go with it.
+        """
+        if not any(self._removed(stmt) for stmt in original):
+            return None
+        out: list[cst.BaseStatement] = []
+        carry: list[cst.EmptyLine] | None = None
+        remaining = iter(updated)
+        for stmt in original:
+            if self._removed(stmt):
+                blanks = _leading_blanks(stmt.leading_lines)
+                if carry is None or len(blanks) > len(carry):
+                    carry = blanks
+                continue
+            node = next(remaining)
+            if carry is not None and isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+                own = _leading_blanks(node.leading_lines)
+                if len(carry) > len(own):
+                    rest = list(node.leading_lines)[len(own) :]
+                    node = node.with_changes(leading_lines=[*carry, *rest])
+            carry = None
+            out.append(node)
+        out.extend(remaining)
+        return out
 
     def on_leave(
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode

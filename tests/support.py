@@ -36,10 +36,11 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 
 @contextlib.contextmanager
 def uvicorn_thread(
-    app: object, *, ws: str = "websockets-sansio", **config: object
+    app: object, *, ws: str = "websockets-sansio", port: int | None = None, **config: object
 ) -> Iterator[int]:
-    """Serve ``app`` with real uvicorn in a background thread; yield the port."""
-    port = free_port()
+    """Serve ``app`` with real uvicorn in a background thread; yield the port (``port``,
+    or a free one)."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app,  # type: ignore[arg-type]

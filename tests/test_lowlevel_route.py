@@ -7,8 +7,10 @@ a route with no endpoint asked to serve a connection (a loud server-side error).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -68,7 +70,7 @@ def test_sync_lambda_and_partial_of_sync_refused() -> None:
 
     for func in (lambda sock: None, functools.partial(sync, x="1")):
         with pytest.raises(TypeError, match="async function"):
-            WebSocketRoute("/ws").endpoint(func)
+            WebSocketRoute("/ws").endpoint(func)  # type: ignore[type-var]
 
 
 def test_async_callable_object_and_partial_accepted() -> None:
@@ -148,9 +150,7 @@ def test_bad_parameter_refuses_with_400_and_the_endpoint_never_runs() -> None:
             pass
         assert info.value.status_code == 400
         assert info.value.text == "missing required parameter 'n'"
-        with pytest.raises(WebSocketDenialResponse) as info, client.websocket_connect(
-            "/ws/r?n=x"
-        ):
+        with pytest.raises(WebSocketDenialResponse) as info, client.websocket_connect("/ws/r?n=x"):
             pass
         assert info.value.status_code == 400
         assert info.value.text == "parameter 'n' must be int, got 'x'"
@@ -182,13 +182,13 @@ def test_refusal_without_denial_extension_closes_1008() -> None:
     async def f(sock: ISocket, n: int) -> None:
         await sock.accept()
 
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     messages = iter([{"type": "websocket.connect"}])
 
     async def receive() -> dict[str, Any]:
         return next(messages)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {
@@ -201,9 +201,8 @@ def test_refusal_without_denial_extension_closes_1008() -> None:
         "path_params": {},
         "extensions": {},
     }
-    import asyncio
-
-    asyncio.run(route.ws_endpoint(scope, receive, send))  # type: ignore[misc]
+    assert route.ws_endpoint is not None
+    asyncio.run(route.ws_endpoint(scope, receive, send))
     assert sent == [
         {"type": "websocket.close", "code": 1008, "reason": "missing required parameter 'n'"}
     ]
@@ -320,8 +319,9 @@ def test_route_without_endpoint_asked_to_serve_fails_loudly() -> None:
     route = WebSocketRoute("/ws/{room}")
     assert not route.has_endpoint()
     with client_for(route) as client:
-        with pytest.raises(RuntimeError, match=r"'/ws/\{room\}' has no endpoint"), (
-            client.websocket_connect("/ws/r")
+        with (
+            pytest.raises(RuntimeError, match=r"'/ws/\{room\}' has no endpoint"),
+            client.websocket_connect("/ws/r"),
         ):
             pass
 
@@ -343,8 +343,9 @@ def test_empty_child_route_asked_to_serve_fails_loudly() -> None:
     root.sub("/a").endpoint(_closer)
     root.sub("/empty")
     with client_for(root) as client:
-        with pytest.raises(RuntimeError, match="'/ws/empty' has no endpoint"), (
-            client.websocket_connect("/ws/empty")
+        with (
+            pytest.raises(RuntimeError, match="'/ws/empty' has no endpoint"),
+            client.websocket_connect("/ws/empty"),
         ):
             pass
 

@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 
 from sockethub import ISocket, WebSocketRoute
 
-Endpoint = Callable[..., Awaitable[None]]
+Endpoint = Callable[..., Awaitable[Any]]
 
 
 def serve(path: str, func: Endpoint) -> tuple[TestClient, list[dict[str, Any]]]:
@@ -33,7 +33,7 @@ def serve(path: str, func: Endpoint) -> tuple[TestClient, list[dict[str, Any]]]:
     route = WebSocketRoute(path)
 
     async def endpoint(**kwargs: Any) -> None:
-        got: dict[str, Any] = await func(**kwargs)  # type: ignore[func-returns-value]
+        got: dict[str, Any] = await func(**kwargs)
         calls.append(got)
         sock = next(v for v in kwargs.values() if isinstance(v, ISocket))
         await sock.accept()
@@ -67,7 +67,7 @@ def test_socket_and_websocket_by_annotation_any_name() -> None:
         seen.update(anything=anything, raw=raw)
         return {}
 
-    client, calls = serve("/ws", f)
+    client, _ = serve("/ws", f)
     assert received(client, "/ws") == {}
     assert isinstance(seen["anything"], ISocket)
     assert seen["raw"] is seen["anything"].websocket
@@ -231,7 +231,10 @@ def test_given_values_override_defaults() -> None:
 
 def test_optional_without_default_is_none_when_absent() -> None:
     async def f(
-        sock: ISocket, n: int | None, s: Optional[str], b: bool | None = True  # noqa: UP045
+        sock: ISocket,
+        n: int | None,
+        s: Optional[str],  # noqa: UP045 (the typing spelling works too)
+        b: bool | None = True,
     ) -> dict[str, Any]:
         return {"n": n, "s": s, "b": b}
 
@@ -323,16 +326,14 @@ class Custom:
     pass
 
 
-@pytest.mark.parametrize(
-    "annotation", [list, dict, Custom, bytes, "int | str", "list[int]", "Any"]
-)
+@pytest.mark.parametrize("annotation", [list, dict, Custom, bytes, "int | str", "list[int]", "Any"])
 def test_unsupported_annotation_refused_at_registration(annotation: Any) -> None:
     async def f(sock: ISocket, x: Any) -> None:
         return None
 
     f.__annotations__["x"] = annotation
     route = WebSocketRoute("/ws")
-    with pytest.raises(TypeError, match="parameter 'x'.*unsupported annotation"):
+    with pytest.raises(TypeError, match=r"parameter 'x'.*unsupported annotation"):
         route.endpoint(f)
     assert not route.has_endpoint()
 
@@ -349,7 +350,7 @@ def test_positional_only_parameter_refused_at_registration() -> None:
     async def f(sock: ISocket, /, q: str = "") -> None:
         return None
 
-    with pytest.raises(TypeError, match="'sock' of .* is positional-only"):
+    with pytest.raises(TypeError, match=r"'sock' of .* is positional-only"):
         WebSocketRoute("/ws").endpoint(f)
 
 

@@ -429,3 +429,49 @@ def test_reset_rebuilds_the_stack_after_changing_middlewares() -> None:
         with client.websocket_connect("/ws") as ws:
             ws.receive_json()
     assert log == ["endpoint", "late", "endpoint"]
+
+
+def test_children_inside_a_mount() -> None:
+    root = WebSocketRoute("/ws/{room}")
+    root.sub("/a").endpoint(echo)
+    other = echo_route("/b/{n:int}", name="b")
+    root.merge(other, parent_prefix="/m")
+    app = Starlette(routes=[Mount("/api", routes=[root], name="api")])
+    with TestClient(app) as client:
+        with client.websocket_connect("/api/ws/r/a") as ws:
+            assert ws.receive_json() == {"path": "/api/ws/r/a", "params": {"room": "r"}}
+        with client.websocket_connect("/api/ws/r/m/b/4") as ws:
+            assert ws.receive_json() == {
+                "path": "/api/ws/r/m/b/4",
+                "params": {"room": "r", "n": 4},
+            }
+    assert app.url_path_for("api:echo", room="r") == "/api/ws/r/a"
+    assert app.url_path_for("api:b", room="r", n=4) == "/api/ws/r/m/b/4"
+
+
+def test_parent_middlewares_wrap_children_outside_their_own() -> None:
+    """Like Starlette's Mount: a parent's middlewares run for its children too, outermost."""
+    log: list[str] = []
+    root = WebSocketRoute("/root", middlewares=[recorder_factory("root", log)])
+    child = root.sub("/child")
+    child.middlewares.append(recorder_factory("child", log))
+    grandchild = child.sub("/leaf")
+    grandchild.middlewares.append(recorder_factory("leaf", log))
+
+    for route in (child, grandchild):
+
+        @route.endpoint
+        async def endpoint(sock: ISocket) -> None:
+            log.append("endpoint")
+            await sock.accept()
+            await sock.close()
+
+    app = Starlette(routes=[root])
+    with TestClient(app) as client:
+        with client.websocket_connect("/root/child"):
+            pass
+        assert log == ["root", "child", "endpoint"]
+        log.clear()
+        with client.websocket_connect("/root/child/leaf"):
+            pass
+        assert log == ["root", "child", "leaf", "endpoint"]

@@ -12,6 +12,10 @@ from .limits import HubLimits
 from .socket import ISocket
 from .websocket import WebSocketRoute
 
+# isort: split
+# The deprecated 0.1 managed mode (removed in 0.3) builds on .websocket: import it after.
+from .legacy import SockethubDeprecationWarning
+
 __version__ = "0.2.0"
 
 __all__ = [
@@ -27,6 +31,7 @@ __all__ = [
     "ReplyError",
     "SocketBus",
     "SocketHub",
+    "SockethubDeprecationWarning",
     "WebSocketRoute",
     "__version__",
 ]

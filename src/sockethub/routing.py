@@ -81,10 +81,11 @@ class RouteBase(BaseRoute):
             }
             path_params = dict(scope.get("path_params", {}))
             path_params.update(params)
-            return Match.FULL, {"endpoint": self, "path_params": path_params, _ROUTE_KEY: self}
+            return Match.FULL, {"endpoint": self, "path_params": path_params, _ROUTE_KEY: (self,)}
         for child in self.children:
             found, child_scope = child._match_path(route_path, scope)
             if found is Match.FULL:
+                child_scope[_ROUTE_KEY] = (self, *child_scope[_ROUTE_KEY])
                 return found, child_scope
         return Match.NONE, {}
 
@@ -106,17 +107,23 @@ class RouteBase(BaseRoute):
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = scope.get(_ROUTE_KEY, self)
-        if route is not self:
-            await route.handle(scope, receive, send)
-            return
+        """Run this route's middlewares, then serve, or hand over to the matched child
+        (whose own middlewares run inside this route's, as with Starlette's ``Mount``)."""
         app = self._app
         if app is None:
             app = self._app = self._build_app()
         await app(scope, receive, send)
 
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chain: tuple[RouteBase, ...] = scope.get(_ROUTE_KEY, ())
+        for i, route in enumerate(chain[:-1]):
+            if route is self:
+                await chain[i + 1].handle(scope, receive, send)
+                return
+        await self.serve(scope, receive, send)
+
     def _build_app(self) -> ASGIApp:
-        app: ASGIApp = self.serve
+        app: ASGIApp = self._dispatch
         for middleware in reversed(self.middlewares):
             if isinstance(middleware, Middleware):
                 cls, args, kwargs = middleware

@@ -158,15 +158,17 @@ class Session:
         self._task = asyncio.current_task()
         hub.stats.connections += 1
         hub.stats.total_connections += 1
-        cancelled = False
+        cancelled: asyncio.CancelledError | None = None
         try:
             await self._loop(websocket._receive)
-        except asyncio.CancelledError:
-            cancelled = True
+        except asyncio.CancelledError as exc:
+            cancelled = exc
         finally:
             await _run_to_end(self._cleanup())
-        if cancelled:
-            raise asyncio.CancelledError
+        if cancelled is not None:
+            # The original exception: anyio (TestClient, task groups) recognises its own
+            # cancellation by its message; a fresh CancelledError would escape its scope.
+            raise cancelled
         if self._failure is not None and hub.error_policy == "raise":
             raise self._failure
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +11,10 @@ from typing import Generic, TypeVar
 __all__ = ["TopicPattern", "TopicTable"]
 
 T = TypeVar("T")
+
+
+def _key(entry: tuple[tuple[int, int, int], object, object]) -> tuple[int, int, int]:
+    return entry[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +122,11 @@ class TopicTable(Generic[T]):
             self._literal[pattern.pattern] = (pattern, value)
             return
         self._order += 1
-        self._patterns.append(((*pattern.sort_key(), self._order), pattern, value))
-        self._patterns.sort(key=lambda entry: entry[0])
+        # Keys are unique (the order counter), so insort keeps precedence order in
+        # O(log n) comparisons: registering n channels is not quadratic.
+        bisect.insort(
+            self._patterns, ((*pattern.sort_key(), self._order), pattern, value), key=_key
+        )
 
     def resolve(self, topic: str) -> tuple[T, dict[str, str]] | None:
         """The winning value for ``topic`` and its placeholder values, or None."""

@@ -15,7 +15,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from .channel import require_async
 from .errors import RejectError
 from .handshake import refuse
-from .legacy import ManagedModeFacade, WSManagedEndpoint
 from .params import ParamError, ParamPlan
 from .routing import MiddlewareLike, RouteBase
 from .socket import ISocket
@@ -60,6 +59,11 @@ class WebSocketEndpoint:
             if websocket.application_state is WebSocketState.CONNECTED:
                 await websocket.close(code=1011, reason="Internal Server Error")
             raise
+
+
+# The deprecated 0.1 managed mode (removed in 0.3); imported here because it builds on
+# WebSocketEndpoint.
+from .legacy import ManagedModeFacade, WSManagedEndpoint  # noqa: E402
 
 
 class WebSocketRoute(ManagedModeFacade, RouteBase):

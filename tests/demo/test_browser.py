@@ -95,6 +95,7 @@ class DemoServer:
 
 @pytest.fixture
 def demo() -> Iterator[DemoServer]:
+    require_chromium()  # before starting anything
     ARTIFACTS.mkdir(exist_ok=True)
     server = DemoServer(free_port())
     server.log.write_text("")
@@ -115,7 +116,6 @@ def require_chromium() -> None:
 
 
 def test_two_people_chat_and_survive_a_server_restart(demo: DemoServer) -> None:
-    require_chromium()
     from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
     def enter(page: Page, name: str, room: str) -> None:

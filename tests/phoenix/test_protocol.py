@@ -72,7 +72,10 @@ def test_vsn_2_selects_phoenix_and_heartbeat_is_answered(client: TestClient) -> 
 def test_without_vsn_the_hub_speaks_the_01_envelope(client: TestClient) -> None:
     with client.websocket_connect("/socket/websocket") as ws:
         send(ws, "1", "1", "room:a", "phx_join", {})
-        assert ws.receive_json() == {"code": 4400, "reason": "Malformed frame: expected a JSON object"}
+        assert ws.receive_json() == {
+            "code": 4400,
+            "reason": "Malformed frame: expected a JSON object",
+        }
         ws.send_json({"topic": "room:a", "event": "join"})
         ws.send_json({"topic": "room:a", "event": "echo", "payload": 1, "ref": "r"})
         assert ws.receive_text() == (
@@ -238,7 +241,9 @@ def test_push_replies_with_the_return_value_or_the_reply_error(client: TestClien
     with client.websocket_connect(URL) as ws:
         join(ws, "room:a", "1")
         send(ws, "1", "2", "room:a", "echo", {"n": 1})
-        assert ws.receive_text() == '["1","2","room:a","phx_reply",{"status":"ok","response":{"n":1}}]'
+        assert (
+            ws.receive_text() == '["1","2","room:a","phx_reply",{"status":"ok","response":{"n":1}}]'
+        )
         send(ws, "1", "3", "room:a", "fail", "x")
         assert recv(ws) == [
             "1",
@@ -318,7 +323,13 @@ def test_broadcast_reaches_both_protocols_on_one_hub(client: TestClient) -> None
 
 @pytest.mark.parametrize(
     "text",
-    ["not json", '{"topic":"room:a"}', '[null,"1","room:a"]', '[null,"1","","x",{}]', "[1,true,2,3,4]"],
+    [
+        "not json",
+        '{"topic":"room:a"}',
+        '[null,"1","room:a"]',
+        '[null,"1","","x",{}]',
+        "[1,true,2,3,4]",
+    ],
 )
 def test_malformed_frames_get_an_error_and_the_connection_stays(
     client: TestClient, text: str

@@ -34,7 +34,8 @@ async def floors_handler(org: str, floor: int, token: str = "", limit: int = 10)
 
 @floors.on_connect
 async def connect(
-    sock: ISocket) -> None:
+    sock: ISocket
+) -> None:
     org = sock.path_params["org"]
     floor = sock.path_params["floor"]
     token = sock.query_params.get("token", "")
@@ -73,6 +74,9 @@ async def say(payload: Any, sock: ISocket) -> None:
 async def audit_log(payload: Any, sock: ISocket) -> None:
     CALLS.append(("audit", sock.params["kind"], payload))
     await sock.emit({"logged": payload, "kind": sock.params["kind"]})
+
+
+# TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `floors`'s own path was a separate route that `floors` shadowed, so its channels were unreachable; now they are served on this connection. Keep this line if that is what you meant, else delete it.
 floors.include(admin)
 
 app = Starlette(routes=[floors])

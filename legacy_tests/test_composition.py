@@ -1,0 +1,149 @@
+"""0.1 composition: ``sub``, ``merge`` (managed routes keep hooks and channels) and the
+old alias ``include_subroutes``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from sockethub import ISocket, WebSocketRoute
+from sockethub.channel import TOPIC_NOT_FOUND
+
+
+def managed_chat(path: str, log: list[Any]) -> WebSocketRoute:
+    route = WebSocketRoute(path)
+    room = route.channel("room:{id}")
+
+    @route.handler
+    async def handle(user: str) -> None:
+        return None
+
+    @route.on_connect
+    async def on_connect(sock: ISocket, user: str) -> None:
+        log.append(("connect", sock.url.path, user))
+
+    @route.on_disconnect
+    async def on_disconnect(sock: ISocket, user: str) -> None:
+        log.append(("disconnect", user))
+
+    @room.on_receive("chat")
+    async def chat(payload: Any, sock: ISocket) -> None:
+        await sock.reply({"echo": payload, "user": sock.query_params["user"]})
+
+    return route
+
+
+def chat_session(client: TestClient, url: str) -> None:
+    with client.websocket_connect(url) as ws:
+        ws.send_json({"topic": "room:1", "event": "join"})
+        ws.send_json({"topic": "room:1", "event": "chat", "payload": "hi"})
+        assert ws.receive_json() == {
+            "topic": "room:1",
+            "event": "reply",
+            "payload": {"echo": "hi", "user": "u"},
+        }
+
+
+def test_sub_makes_or_returns_a_child() -> None:
+    root = WebSocketRoute("/ws")
+    child = root.sub("/chat")
+    assert isinstance(child, WebSocketRoute)
+    assert child.path == "/ws/chat"
+    assert root.sub("/chat") is child
+
+
+def test_managed_sub_route_next_to_a_low_level_parent() -> None:
+    log: list[Any] = []
+    root = WebSocketRoute("/ws")
+
+    @root.endpoint
+    async def echo(sock: ISocket) -> None:
+        await sock.accept()
+        await sock.send_text(await sock.receive_text())
+        await sock.close()
+
+    child = root.sub("/chat")
+    room = child.channel("room:{id}")
+
+    @child.on_connect
+    async def on_connect(sock: ISocket) -> None:
+        log.append("connect")
+
+    @room.on_receive("chat")
+    async def chat(payload: Any, sock: ISocket) -> None:
+        await sock.reply(payload)
+
+    client = TestClient(Starlette(routes=[root]))
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text("plain")
+        assert ws.receive_text() == "plain"
+    with client.websocket_connect("/ws/chat") as ws:
+        ws.send_json({"topic": "room:1", "event": "join"})
+        ws.send_json({"topic": "room:1", "event": "chat", "payload": 5})
+        assert ws.receive_json() == {"topic": "room:1", "event": "reply", "payload": 5}
+    assert log == ["connect"]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "url"), [(None, "/api/chat?user=u"), ("/v1", "/api/v1/chat?user=u")]
+)
+def test_merge_copies_managed_routes_with_hooks_and_channels(prefix: str | None, url: str) -> None:
+    log: list[Any] = []
+    api = WebSocketRoute("/api")
+    api.merge(managed_chat("/chat", log), parent_prefix=prefix)
+    chat_session(TestClient(Starlette(routes=[api])), url)
+    assert log == [("connect", url.split("?")[0], "u"), ("disconnect", "u")]
+
+
+def test_merge_copies_children_too() -> None:
+    log: list[Any] = []
+    chat = WebSocketRoute("/chat")
+    admin = chat.sub("/admin")
+    admin_room = admin.channel("room:{id}")
+
+    @admin_room.on_receive("chat")
+    async def admin_chat(payload: Any, sock: ISocket) -> None:
+        await sock.reply({"echo": payload, "user": "u"})
+
+    api = WebSocketRoute("/api")
+    api.merge(chat)
+    chat_session(TestClient(Starlette(routes=[api])), "/api/chat/admin?user=u")
+    assert log == []
+
+
+def test_merged_copy_keeps_the_handler_params() -> None:
+    log: list[Any] = []
+    api = WebSocketRoute("/api")
+    api.merge(managed_chat("/chat", log))
+    client = TestClient(Starlette(routes=[api]))
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect("/api/chat"):
+            pass
+    assert "user" in refused.value.text  # type: ignore[attr-defined]
+    assert log == []
+
+
+def test_include_subroutes_is_merge() -> None:
+    log: list[Any] = []
+    api = WebSocketRoute("/api")
+    api.include_subroutes(managed_chat("/chat", log), parent_prefix="/old")
+    chat_session(TestClient(Starlette(routes=[api])), "/api/old/chat?user=u")
+    assert log == [("connect", "/api/old/chat", "u"), ("disconnect", "u")]
+
+
+def test_merged_route_and_original_both_serve() -> None:
+    log: list[Any] = []
+    chat = managed_chat("/chat", log)
+    api = WebSocketRoute("/api")
+    api.merge(chat)
+    client = TestClient(Starlette(routes=[chat, api]))
+    chat_session(client, "/chat?user=u")
+    chat_session(client, "/api/chat?user=u")
+    with client.websocket_connect("/api/chat?user=u") as ws:
+        ws.send_json({"topic": "elsewhere", "event": "join"})
+        assert ws.receive_json() == TOPIC_NOT_FOUND
+    assert [entry[0] for entry in log] == ["connect", "disconnect"] * 3

@@ -1,0 +1,224 @@
+"""The official phoenix.js client (npm ``phoenix``, pinned) against a SocketHub on uvicorn.
+
+Each test drives ``driver.mjs`` through :class:`~tests.phoenix.conftest.NodeClient` and
+asserts on what the client observed, plus what the server callbacks saw.  The hub picks the
+Phoenix protocol by itself, from the ``vsn=2.0.0`` phoenix.js puts in the URL.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.phoenix.app import PhoenixApp, build
+from tests.phoenix.conftest import NodeClient
+from tests.support import free_port, uvicorn_thread
+
+pytestmark = [pytest.mark.e2e, pytest.mark.node]
+
+TOKEN = "s3cret-token"  # btoa() of it has no "/", which a subprotocol may not contain
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, PhoenixApp]]:
+    papp = build(idle_timeout=0.5)
+    with uvicorn_thread(papp.app) as port:
+        yield f"ws://127.0.0.1:{port}", papp
+
+
+def reply(js: NodeClient, tag: str) -> dict[str, Any]:
+    return js.wait(ev="reply", tag=tag)
+
+
+def test_connect_params_and_auth_token_reach_on_connect(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, papp = server
+    phoenix_js.send(
+        "socket", sock="a", url=f"{url}/socket", params={"user": "ann"}, authToken=TOKEN
+    )
+    phoenix_js.wait(ev="open", sock="a")
+    phoenix_js.send("join", sock="a", topic="room:lobby")
+    assert phoenix_js.wait(ev="join", sock="a")["status"] == "ok"
+    phoenix_js.send("push", sock="a", topic="room:lobby", event="whoami", payload={}, tag="w")
+    answer = reply(phoenix_js, "w")
+    assert answer["status"] == "ok"
+    assert answer["response"]["data"] == {"user": "ann", "topic": "room:lobby"}
+    assert papp.seen.connects == [{"params": {"user": "ann", "vsn": "2.0.0"}, "token": TOKEN}]
+
+
+def test_connect_refused_by_on_connect(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, papp = server
+    phoenix_js.send("socket", sock="m", url=f"{url}/socket", params={"user": "mallory"})
+    phoenix_js.wait(ev="error", sock="m")
+    assert not [e for e in phoenix_js.events if e["ev"] == "open"]
+    assert papp.seen.connects == []
+
+
+def test_join_refused_and_join_accepted_with_join_params(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, papp = server
+    # A refused join is retried by phoenix.js after rejoinAfterMs: make that long here.
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket", retryMs=60_000)
+    phoenix_js.send("socket", sock="b", url=f"{url}/socket")
+    phoenix_js.send("join", sock="a", topic="room:secret", params={"password": "guess"})
+    refused = phoenix_js.wait(ev="join", sock="a")
+    assert refused["status"] == "error"
+    assert refused["response"] == {"reason": "Wrong password"}
+    phoenix_js.send("join", sock="b", topic="room:secret", params={"password": "sesame"})
+    accepted = phoenix_js.wait(ev="join", sock="b")
+    assert accepted["status"] == "ok"
+    assert accepted["response"] == {}
+    assert [j["payload"] for j in papp.seen.joins] == [
+        {"password": "guess"},
+        {"password": "sesame"},
+    ]
+
+
+def test_push_receive_ok_with_the_returned_value_and_error_with_reply_error(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, _ = server
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket")
+    phoenix_js.send("join", sock="a", topic="room:a")
+    assert phoenix_js.wait(ev="join")["status"] == "ok"
+    phoenix_js.send(
+        "push", sock="a", topic="room:a", event="echo", payload={"n": [1, "é"]}, tag="1"
+    )
+    phoenix_js.send("push", sock="a", topic="room:a", event="fail", payload="x", tag="2")
+    phoenix_js.send("push", sock="a", topic="room:a", event="nope", payload=None, tag="3")
+    ok = reply(phoenix_js, "1")
+    assert (ok["status"], ok["response"]["data"]) == ("ok", {"n": [1, "é"]})
+    error = reply(phoenix_js, "2")
+    assert (error["status"], error["response"]["data"]) == (
+        "error",
+        {"reason": "Not allowed", "asked": "x"},
+    )
+    unknown = reply(phoenix_js, "3")
+    assert (unknown["status"], unknown["response"]["data"]) == (
+        "error",
+        {"reason": "Event not found", "code": 4404},
+    )
+
+
+def test_binary_push_and_reply(phoenix_js: NodeClient, server: tuple[str, PhoenixApp]) -> None:
+    url, _ = server
+    data = base64.b64encode(bytes(range(256))).decode()
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket")
+    phoenix_js.send("join", sock="a", topic="room:bin")
+    assert phoenix_js.wait(ev="join")["status"] == "ok"
+    phoenix_js.send(
+        "push", sock="a", topic="room:bin", event="echo", payload=data, binary=True, tag="b"
+    )
+    answer = reply(phoenix_js, "b")
+    assert answer["status"] == "ok"
+    assert answer["response"] == {"binary": True, "data": data}
+
+
+def test_broadcast_from_another_client_and_exclude_self(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, _ = server
+    for name in ("a", "b"):
+        phoenix_js.send("socket", sock=name, url=f"{url}/socket")
+        phoenix_js.send("join", sock=name, topic="room:r", events=["shouted"])
+        assert phoenix_js.wait(ev="join", sock=name)["status"] == "ok"
+    phoenix_js.send("push", sock="a", topic="room:r", event="shout", payload="to-all", tag="1")
+    for name in ("b", "a"):  # exclude_self=False: the sender gets it too
+        got = phoenix_js.wait(ev="message", sock=name)
+        assert (got["event"], got["payload"]["data"]) == ("shouted", "to-all")
+    reply(phoenix_js, "1")
+
+    phoenix_js.send(
+        "push", sock="a", topic="room:r", event="shout_others", payload="not-a", tag="2"
+    )
+    got = phoenix_js.wait(ev="message", sock="b")
+    assert got["payload"]["data"] == "not-a"
+    done = reply(phoenix_js, "2")
+    # Had the hub sent it to "a", it would have been queued before the reply to "a".
+    before = phoenix_js.events[: next(i for i, e in enumerate(phoenix_js.events) if e is done)]
+    assert [e for e in before if e.get("sock") == "a" and e["ev"] == "message"] == [
+        {
+            "ev": "message",
+            "sock": "a",
+            "topic": "room:r",
+            "event": "shouted",
+            "payload": {"binary": False, "data": "to-all"},
+        }
+    ]
+
+
+def test_leave(phoenix_js: NodeClient, server: tuple[str, PhoenixApp]) -> None:
+    url, papp = server
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket")
+    phoenix_js.send("join", sock="a", topic="room:bye")
+    assert phoenix_js.wait(ev="join")["status"] == "ok"
+    phoenix_js.send("leave", sock="a", topic="room:bye", tag="l")
+    assert phoenix_js.wait(ev="left", tag="l")["status"] == "ok"
+    phoenix_js.wait(ev="chan_close", topic="room:bye")
+    phoenix_js.send("disconnect", sock="a")
+    phoenix_js.wait(ev="disconnected", sock="a")
+    assert papp.seen.exits == ["room:bye"]
+
+
+def test_crashing_callback_makes_the_client_rejoin(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, papp = server
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket")
+    phoenix_js.send("join", sock="a", topic="room:c")
+    assert phoenix_js.wait(ev="join")["status"] == "ok"
+    phoenix_js.send("push", sock="a", topic="room:c", event="crash", payload=None, tag="x")
+    phoenix_js.wait(ev="chan_error", topic="room:c")
+    assert phoenix_js.wait(ev="join")["status"] == "ok"  # rejoined by phoenix.js itself
+    phoenix_js.send("push", sock="a", topic="room:c", event="echo", payload=2, tag="e")
+    assert reply(phoenix_js, "e")["response"]["data"] == 2
+    assert papp.seen.exits == ["room:c"]  # the rejoin replaced the first join
+
+
+def test_heartbeats_keep_the_connection_and_silence_closes_it(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, papp = server  # /idle closes connections silent for 0.5 s
+    phoenix_js.send("socket", sock="hb", url=f"{url}/idle", heartbeatIntervalMs=100)
+    phoenix_js.send("join", sock="hb", topic="room:hb")
+    for _ in range(12):  # > 2 idle timeouts
+        assert phoenix_js.wait(ev="heartbeat", sock="hb")["status"] == "ok"
+    assert [e for e in phoenix_js.events if e["ev"] == "close" and e.get("sock") == "hb"] == []
+    assert papp.idle_hub.stats.total_connections == 1
+
+    phoenix_js.send("socket", sock="quiet", url=f"{url}/idle", heartbeatIntervalMs=600_000)
+    closed = phoenix_js.wait(ev="close", sock="quiet")
+    assert (closed["code"], closed["reason"]) == (1000, "Idle timeout")
+    assert [e for e in phoenix_js.events if e["ev"] == "close" and e.get("sock") == "hb"] == []
+
+
+def test_server_restart_client_rejoins_by_itself(phoenix_js: NodeClient) -> None:
+    port = free_port()
+    url = f"ws://127.0.0.1:{port}/socket"
+    first = build()
+    with uvicorn_thread(first.app, port=port):
+        phoenix_js.send("socket", sock="a", url=url, params={"user": "ann"})
+        phoenix_js.send("join", sock="a", topic="room:r", params={"k": 1}, events=["shouted"])
+        assert phoenix_js.wait(ev="join", sock="a")["status"] == "ok"
+    phoenix_js.wait(ev="close", sock="a")  # uvicorn closed it on shutdown
+
+    second = build()
+    with uvicorn_thread(second.app, port=port):
+        phoenix_js.wait(ev="open", sock="a")
+        assert phoenix_js.wait(ev="join", sock="a")["status"] == "ok"
+        assert second.seen.joins == [{"topic": "room:r", "payload": {"k": 1}}]
+        assert second.seen.connects[0]["params"]["user"] == "ann"
+
+        phoenix_js.send("socket", sock="b", url=url)
+        phoenix_js.send("join", sock="b", topic="room:r")
+        assert phoenix_js.wait(ev="join", sock="b")["status"] == "ok"
+        phoenix_js.send("push", sock="b", topic="room:r", event="shout", payload="back", tag="s")
+        got = phoenix_js.wait(ev="message", sock="a")
+        assert (got["event"], got["payload"]["data"]) == ("shouted", "back")
