@@ -372,6 +372,7 @@ def test_allow_if_custom_code_and_reason() -> None:
         with client_for(route).websocket_connect("/ws"):
             pass
     assert (closed.value.code, closed.value.reason) == (4001, "bad token")
+    assert log == ["rejected"]
 
 
 def test_allow_if_true_accepts() -> None:

@@ -219,9 +219,10 @@ NOT_FOUND = {"code": 4404, "reason": "Topic not found"}
 NO_EVENT = {"code": 4404, "reason": "Event not found"}
 
 
-@pytest.fixture
-def migrated(tmp_path: Path) -> Iterator[Path]:
-    """The corpus apps and examples/legacy_chat, migrated by the CLI into ``tmp_path``."""
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The corpus apps and examples/legacy_chat, migrated once by the CLI."""
+    tmp_path = tmp_path_factory.mktemp("migrated")
     for name in APPS:
         shutil.copyfile(CORPUS / name, tmp_path / name)
     if LEGACY_CHAT.exists():
@@ -232,6 +233,11 @@ def migrated(tmp_path: Path) -> Iterator[Path]:
         (tmp_path / "examples" / "chat").symlink_to(REPO / "examples" / "chat")
     assert main([str(tmp_path), "--jobs", "1", "--exclude", "chat"]) == 0
     yield tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _forget_loaded_apps() -> Iterator[None]:
+    yield
     for name in [n for n in sys.modules if n.startswith("corpus_")]:
         del sys.modules[name]
 

@@ -85,11 +85,18 @@ class Channel:
         """Register ``async def on_join(params: dict[str, str], sock) -> None``.
 
         Runs when a client sends a join for a topic matching this channel and not yet
-        joined on that connection.  ``params`` are the placeholder values.  Returning
-        completes the join: the socket is then subscribed to the topic on the bus.
-        ``raise JoinRefused(reason)`` refuses the join (the client gets the reason, the
-        connection stays open).  Any other exception is a server error: it is logged, the
-        client gets a generic error, and the topic stays unjoined.
+        joined on that connection, with ``sock.topic`` / ``sock.params`` already set.
+        ``params`` are the placeholder values (``{}`` for a pattern without any).
+        Returning completes the join: the socket is then subscribed to the topic on the
+        bus (no frame is sent unless the message carried a ``ref``).  A second join of a
+        topic already joined does not run it again: the client gets
+        ``{"code": 4409, "reason": "Already joined"}``.
+        ``raise JoinRefused(reason)`` refuses the join (the client gets
+        ``{"code": 4403, "reason": reason}``, the connection stays open).  Any other
+        exception is a server error: it is logged with its traceback, the topic stays
+        unjoined (no ``on_exit`` will run for it), and the client gets
+        ``{"code": 4500, "reason": "Internal error"}`` (or, with the hub's
+        ``error_policy="close"``, the connection is closed with 1011).
         """
         require_async(func, "on_join callback")
         self._callbacks.on_join = func
@@ -100,8 +107,11 @@ class Channel:
 
         Runs once per joined topic when the client leaves it or the connection ends
         (however it ends), after the socket was unsubscribed from the topic, with
-        ``sock.topic`` set to that topic.  An exception is logged and does not stop the
-        other exits or ``on_disconnect``.
+        ``sock.topic`` / ``sock.params`` set to that topic's.  It never runs for a topic
+        whose join failed or was refused.  An exception is logged with its traceback and
+        the topic is left anyway; at disconnect it does not stop the other exits or
+        ``on_disconnect``; on a client's leave it is handled like any callback error
+        (generic error frame, or 1011 with ``error_policy="close"``).
         """
         require_async(func, "on_exit callback")
         self._callbacks.on_exit = func
@@ -110,10 +120,14 @@ class Channel:
     def on_receive(self, event: str) -> Callable[[F], F]:
         """Register ``async def handler(payload, sock) -> Any`` for ``event``.
 
-        Runs for each message with that event on a joined topic.  A returned value is
+        Runs for each message with that event on a joined topic, after the previous
+        message of the connection was handled, with ``sock.topic`` / ``sock.params`` set;
+        ``payload`` is the message's ``payload`` (``None`` if absent).  A returned value is
         the ``ok`` reply when the message carried a ``ref`` (ignored otherwise);
         ``raise ReplyError(reason)`` answers with an error reply; any other exception is
-        a server error (logged; generic error frame; the topic stays joined).
+        a server error: logged with its traceback, the client gets
+        ``{"code": 4500, "reason": "Internal error"}`` and the topic stays joined (or,
+        with the hub's ``error_policy="close"``, the connection is closed with 1011).
         """
         if not isinstance(event, str) or not event:
             raise ValueError(f"on_receive event must be a non-empty string, got {event!r}")

@@ -166,8 +166,11 @@ class SocketHub(RouteBase):
 
         Runs for each new connection before the handshake is accepted; path parameters
         are in ``sock.path_params``, the query string in ``sock.query_params``.
-        ``await sock.allow_if(condition, code, reason)`` refuses the connection.  The
-        hook may fill ``sock.assigns``.  An exception refuses the connection (logged).
+        ``await sock.allow_if(condition, code, reason)`` refuses the connection (closed
+        with ``code``; servers such as uvicorn answer a close before accept with HTTP 403).
+        The hook may fill ``sock.assigns``.  Any other exception refuses the connection
+        (HTTP 500 where the server supports denial responses, else close 1011) and is
+        logged with its traceback.  A refused connection never reaches ``on_disconnect``.
         """
         require_async(func, "on_connect hook")
         self.on_connect_callback = func
@@ -178,7 +181,9 @@ class SocketHub(RouteBase):
 
         Runs once when an accepted connection ends, however it ends (client close,
         network drop, server shutdown, error, cancellation), after ``on_exit`` ran for
-        every joined topic.  An exception is logged and goes no further.
+        every joined topic; ``sock.assigns`` and ``sock.path_params`` are still there.
+        It does not run for a connection that ``on_connect`` refused.  An exception is
+        logged with its traceback and goes no further.
         """
         require_async(func, "on_disconnect hook")
         self.on_disconnect_callback = func

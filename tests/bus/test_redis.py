@@ -404,9 +404,12 @@ async def test_subscription_connection_killed_is_replaced_and_resubscribed(
     rec = Recorder()
     await bus.subscribe("room", rec)
     await bus.subscribe("room2", rec)
+    old_conn = bus._conn
     killed = await admin.client_kill_filter(_type="pubsub", skipme=True)
     assert killed >= 1
     await eventually(lambda: bus.reconnects >= 1 and bus.healthy, what="reconnect")
+    assert bus._conn is not None
+    assert bus._conn is not old_conn  # a fresh connection, never the cached one
     assert await numsub(admin, prefix + "room") == 1
     assert await numsub(admin, prefix + "room2") == 1
     await barrier(bus, "room", rec)
@@ -517,3 +520,17 @@ async def test_a_message_error_in_a_subscriber_does_not_hurt_the_listener(
     assert bus.healthy
     assert bus.reconnects == 0
     assert bus.subscriber_count("room") == 2  # nobody was dropped
+
+
+def test_passwords_never_reach_logs_or_repr() -> None:
+    bus = RedisSocketBus("redis://user:s3cret@127.0.0.1:6399/0", prefix="p:")
+    assert "s3cret" not in repr(bus)
+    assert "user:***@127.0.0.1:6399" in repr(bus)
+    assert "s3cret" not in repr(RedisSocketBus("redis://:s3cret@127.0.0.1:6399/0"))
+
+
+def test_bad_configuration_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="reconnect_max must be > 0"):
+        RedisSocketBus(reconnect_max=0)
+    with pytest.raises(TypeError, match="prefix must be a str"):
+        RedisSocketBus(prefix=b"bytes:")  # type: ignore[arg-type]

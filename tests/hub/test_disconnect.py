@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
+from starlette.types import Message, Scope
 from starlette.websockets import WebSocketDisconnect
 
 from sockethub import ISocket, SocketHub
@@ -135,9 +136,11 @@ def test_exits_then_disconnect_however_the_connection_ends(
         # Leaving the context raised nothing: nothing from clean-up escaped.
         rec.assert_cleaned_up()
     # The raising exit hook was logged, and did not stop the others.
-    assert any("exit hook fails" in r.getMessage() or (
-        r.exc_info and "exit hook fails" in str(r.exc_info[1])
-    ) for r in caplog.records)
+    assert any(
+        "exit hook fails" in r.getMessage()
+        or (r.exc_info and "exit hook fails" in str(r.exc_info[1]))
+        for r in caplog.records
+    )
 
 
 def test_raising_on_disconnect_is_logged_and_goes_no_further(
@@ -206,13 +209,13 @@ async def test_cancelling_the_server_task_runs_clean_up_and_propagates() -> None
     """Plain asyncio, no TestClient: what a server does when it cancels a connection."""
     rec = Recorder()
     app = app_for(rec.hub)
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    sent: list[dict[str, Any]] = []
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    sent: list[Message] = []
 
-    async def send_(message: dict[str, Any]) -> None:
+    async def send_(message: Message) -> None:
         sent.append(message)
 
-    scope = {
+    scope: Scope = {
         "type": "websocket",
         "asgi": {"version": "3.0"},
         "path": "/ws",
@@ -228,7 +231,9 @@ async def test_cancelling_the_server_task_runs_clean_up_and_propagates() -> None
     }
     await inbox.put({"type": "websocket.connect"})
     for topic in TOPICS:
-        await inbox.put({"type": "websocket.receive", "text": f'{{"topic":"{topic}","event":"join"}}'})
+        await inbox.put(
+            {"type": "websocket.receive", "text": f'{{"topic":"{topic}","event":"join"}}'}
+        )
     await inbox.put({"type": "websocket.receive", "text": '{"topic":"room:1","event":"block"}'})
     task = asyncio.ensure_future(app(scope, inbox.get, send_))
     while not rec.blocked.is_set():

@@ -260,7 +260,10 @@ def test_frames_keep_exactly_the_0_1_keys_values_and_order() -> None:
     with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
         send(ws, "room:1", "join")
         send(ws, "room:1", "all", {"z": 1, "y": [True, None]})
-        assert ws.receive_text() == '{"topic":"room:1","event":"reply","payload":{"z":1,"y":[true,null]}}'
+        assert (
+            ws.receive_text()
+            == '{"topic":"room:1","event":"reply","payload":{"z":1,"y":[true,null]}}'
+        )
         assert ws.receive_text() == '{"topic":"room:1","event":"custom","payload":{"b":1,"a":"é"}}'
         assert ws.receive_text() == '{"topic":"room:1","event":"emit","payload":[1,null]}'
         assert ws.receive_text() == '{"topic":"room:1","event":"broadcast","payload":"to all"}'
@@ -295,7 +298,10 @@ def test_missing_payload_is_none() -> None:
         ('{"topic":7,"event":"join"}', "Malformed frame: 'topic' must be a non-empty string"),
         ('{"topic":null,"event":"join"}', "Malformed frame: 'topic' must be a non-empty string"),
         ('{"topic":"","event":"join"}', "Malformed frame: 'topic' must be a non-empty string"),
-        ('{"topic":["room:1"],"event":"join"}', "Malformed frame: 'topic' must be a non-empty string"),
+        (
+            '{"topic":["room:1"],"event":"join"}',
+            "Malformed frame: 'topic' must be a non-empty string",
+        ),
         ('{"topic":"room:1"}', "Malformed frame: 'event' must be a non-empty string"),
         ('{"topic":"room:1","event":1}', "Malformed frame: 'event' must be a non-empty string"),
         ('{"topic":"room:1","event":{}}', "Malformed frame: 'event' must be a non-empty string"),

@@ -42,9 +42,7 @@ def echo_hub(*patterns: str) -> SocketHub:
         ("x:{a}:{b}:{a}", "appears twice"),
     ],
 )
-def test_bad_patterns_fail_at_registration_naming_the_pattern(
-    pattern: str, complaint: str
-) -> None:
+def test_bad_patterns_fail_at_registration_naming_the_pattern(pattern: str, complaint: str) -> None:
     hub = SocketHub("/ws")
     with pytest.raises(ValueError) as info:
         hub.channel(pattern)
@@ -66,6 +64,7 @@ def test_touching_placeholders_are_refused() -> None:
 
 
 # -- literal text, metacharacters included ------------------------------------------------
+
 
 @pytest.mark.parametrize("meta", [".", "*", "+", "(", "[", "$", "^", "\\", "|", "?", ")", "]"])
 def test_regex_metacharacters_match_literally(meta: str) -> None:
@@ -90,9 +89,7 @@ def test_every_metacharacter_together_over_the_wire() -> None:
     with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
         send(ws, topic, "join")
         send(ws, topic, "where")
-        assert ws.receive_text() == frame(
-            topic, "reply", {"topic": topic, "params": {"id": "42"}}
-        )
+        assert ws.receive_text() == frame(topic, "reply", {"topic": topic, "params": {"id": "42"}})
         # "." in a literal pattern is a dot, not "any character".
         send(ws, "dotXonly", "join")
         assert ws.receive_text() == TOPIC_NOT_FOUND
@@ -190,9 +187,7 @@ def test_pattern_without_placeholders_is_joinable() -> None:
     with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
         send(ws, "lobby", "join")
         send(ws, "lobby", "hi", "there")
-        assert ws.receive_text() == frame(
-            "lobby", "reply", {"params": {}, "payload": "there"}
-        )
+        assert ws.receive_text() == frame("lobby", "reply", {"params": {}, "payload": "there"})
         assert joined == [{}]
     assert lobby.match("lobby") == {}
     assert lobby.match("lobby2") is None

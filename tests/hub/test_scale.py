@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from sockethub import ISocket, SocketHub
+from sockethub import Channel, ISocket, SocketHub
 
 from .helpers import TOPIC_NOT_FOUND, app_for, frame, probe, send
 
@@ -108,3 +108,31 @@ def test_server_side_publish_reaches_only_its_hub() -> None:
             client.portal.call(b.publish, "room:1", "news", {"n": 1})  # type: ignore[union-attr]
             assert on_b.receive_text() == frame("room:1", "news", {"n": 1})
             probe(on_a)
+
+
+class CountingHub(SocketHub):
+    """A hub that counts topic resolutions (a real subclass, not a mock)."""
+
+    resolutions = 0
+
+    def resolve(self, topic: str) -> tuple[Channel, dict[str, str]] | None:
+        self.resolutions += 1
+        return super().resolve(topic)
+
+
+def test_a_joined_topic_is_resolved_once_not_per_message() -> None:
+    hub = CountingHub("/ws")
+    for n in range(1000):
+        hub.channel(f"ch{n}:{{id}}")
+    last = hub.channels[-1]
+
+    @last.on_receive("n")
+    async def echo(payload: Any, sock: ISocket) -> None:
+        await sock.reply(payload)
+
+    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
+        send(ws, "ch999:x", "join")
+        for n in range(20):
+            send(ws, "ch999:x", "n", n)
+        assert [ws.receive_json()["payload"] for _ in range(20)] == list(range(20))
+    assert hub.resolutions == 1
