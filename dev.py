@@ -35,7 +35,7 @@ def _run(*cmd: str | Path, check: bool = True) -> int:
 
 def ensure_venv(extra: str = "dev") -> None:
     """Create .venv and install the project with ``extra`` unless already current."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py may be run by an older python3)
         sys.exit("sockethub needs Python >= 3.11")
     if not PY.exists():
         print(f"creating {VENV}", flush=True)

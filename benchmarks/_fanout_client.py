@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Opcode
+from websockets.protocol import State
 from websockets.uri import parse_uri
 
 JOIN = json.dumps({"topic": "bench", "event": "join", "payload": None, "ref": "j"})
@@ -122,16 +123,18 @@ class StalledClient:
         await loop.sock_connect(self.sock, ("127.0.0.1", port))
         proto = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/{kind}/ws"), max_size=None)
         proto.send_request(proto.connect())
-        if kind == "hub":
-            proto.send_text(JOIN.encode())
-        for data in proto.data_to_send():
-            await loop.sock_sendall(self.sock, data)
-        while True:  # the handshake response, then the join ack or "ready"
+        joined = kind != "hub"
+        while True:  # the handshake response, then "ready" or the join's ack
+            for data in proto.data_to_send():
+                await loop.sock_sendall(self.sock, data)
             data = await loop.sock_recv(self.sock, 4096)
             if not data:
                 raise ConnectionError("server closed the stalled client during setup")
             proto.receive_data(data)
             events = proto.events_received()
+            if not joined and proto.state is State.OPEN:
+                proto.send_text(JOIN.encode())
+                joined = True
             if any(getattr(e, "opcode", None) is Opcode.TEXT for e in events):
                 return
 

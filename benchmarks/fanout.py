@@ -49,6 +49,7 @@ class Plan:
     deliveries: int  # per measured run, roughly
     batch: int
     size: int
+    window: int
     stall_n: int
     stall_rounds: int
     stall_messages: int
@@ -62,6 +63,7 @@ FULL = Plan(
     deliveries=150_000,
     batch=20,
     size=64,
+    window=4,
     stall_n=100,
     stall_rounds=2,
     stall_messages=400,
@@ -74,6 +76,7 @@ QUICK = Plan(
     deliveries=60_000,
     batch=20,
     size=64,
+    window=4,
     stall_n=50,
     stall_rounds=1,
     stall_messages=400,
@@ -155,6 +158,7 @@ async def throughput(port: int, pid: int, plan: Plan) -> dict[int, dict[str, lis
                         messages=messages,
                         batch=plan.batch,
                         size=plan.size,
+                        window=plan.window,
                     )
                     per_kind[kind].append(result)
             for group in groups.values():
@@ -284,6 +288,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, action="append", help="subscribers (repeatable)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds per N")
     parser.add_argument("--batch", type=int, help="messages per publish request")
+    parser.add_argument("--window", type=int, help="publish requests in flight")
     parser.add_argument("--no-stall", action="store_true", help="skip the stalled client")
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
@@ -291,6 +296,8 @@ def main() -> None:
         plan = Plan(**{**plan.__dict__, "sizes": tuple(args.n)})
     if args.batch:
         plan = Plan(**{**plan.__dict__, "batch": args.batch})
+    if args.window:
+        plan = Plan(**{**plan.__dict__, "window": args.window})
     if args.rounds:
         plan = Plan(**{**plan.__dict__, "rounds": args.rounds})
     impls = args.ws or list(WS_IMPLS)

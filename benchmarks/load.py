@@ -130,14 +130,14 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     raw = await measure("raw_app", args.connections, args.seconds)
     hub = await measure("hub_app", args.connections, args.seconds)
     print(
         f"\n{args.connections} connections held for {args.seconds:.0f} s, 10 rooms, a publish per room every 0.5 s\n"
     )
-    print(f"| server | KiB/conn (joined) | KiB/conn (end) | deliveries expected | lost |")
+    print("| server | KiB/conn (joined) | KiB/conn (end) | deliveries expected | lost |")
     print("|---|---:|---:|---:|---:|")
     for name, r in (("raw Starlette", raw), ("SocketHub", hub)):
         print(

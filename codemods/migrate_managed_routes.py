@@ -772,6 +772,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             changed = False
             for parent_key, use in sites:
                 children = self._merge_children(use, analyzer)
+                if parent_key not in candidates and not any(k in candidates for k in children):
+                    continue  # someone else's merge (dicts, URLs, ...): none of our business
                 reason = self._merge_problem(parent_key, use, children, groups, candidates)
                 if reason is None and (
                     parent_key in blocked or any(k in blocked for k in children if k)

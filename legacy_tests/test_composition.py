@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
 from sockethub import ISocket, WebSocketRoute
@@ -147,3 +149,68 @@ def test_merged_route_and_original_both_serve() -> None:
         ws.send_json({"topic": "elsewhere", "event": "join"})
         assert ws.receive_json() == TOPIC_NOT_FOUND
     assert [entry[0] for entry in log] == ["connect", "disconnect"] * 3
+
+
+# -- middlewares ---------------------------------------------------------------------------------
+
+
+class TagMiddleware:
+    """An ASGI middleware: refuses sockets without ``x-key``, tags the others."""
+
+    def __init__(self, app: ASGIApp, tag: str = "tagged") -> None:
+        self.app = app
+        self.tag = tag
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (b"x-key", b"k") not in scope["headers"]:
+            await send({"type": "websocket.close", "code": 4401, "reason": "no key"})
+            return
+        scope.setdefault("state", {})["tag"] = self.tag
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [Middleware(TagMiddleware, tag="cls"), lambda app: TagMiddleware(app, tag="factory")],
+    ids=["Middleware", "factory"],
+)
+def test_managed_route_middlewares(middleware: Any) -> None:
+    route = WebSocketRoute("/ws", middlewares=[middleware])
+    room = route.channel("room:{id}")
+    tags: list[str] = []
+
+    @route.on_connect
+    async def on_connect(sock: ISocket) -> None:
+        tags.append(sock.state.tag)
+
+    @room.on_receive("tag")
+    async def tag(payload: Any, sock: ISocket) -> None:
+        await sock.reply(sock.state.tag)
+
+    api = WebSocketRoute("/api")
+    api.merge(route)
+    client = TestClient(Starlette(routes=[route, api]))
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect("/ws"):
+            pass
+    assert refused.value.code == 4401
+    for url in ("/ws", "/api/ws"):
+        with client.websocket_connect(url, headers={"x-key": "k"}) as ws:
+            ws.send_json({"topic": "room:1", "event": "join"})
+            ws.send_json({"topic": "room:1", "event": "tag"})
+            assert ws.receive_json()["payload"] in ("cls", "factory")
+    assert len(tags) == 2
+
+
+def test_low_level_route_middlewares() -> None:
+    route = WebSocketRoute("/ws", middlewares=[Middleware(TagMiddleware)])
+
+    @route.endpoint
+    async def endpoint(sock: ISocket) -> None:
+        await sock.accept()
+        await sock.send_text(sock.state.tag)
+        await sock.close()
+
+    client = TestClient(Starlette(routes=[route]))
+    with client.websocket_connect("/ws", headers={"x-key": "k"}) as ws:
+        assert ws.receive_text() == "tagged"

@@ -412,3 +412,23 @@ def test_on_connect_exception_propagates() -> None:
     with pytest.raises(LookupError, match="no such user"):
         with client_for(route).websocket_connect("/ws"):
             pass
+
+
+def test_raising_reject_error_in_on_connect_refuses() -> None:
+    route = WebSocketRoute("/ws")
+    route.channel("room:{id}")
+    log: list[str] = []
+
+    @route.on_connect
+    async def on_connect(sock: ISocket) -> None:
+        raise RejectError("banned")
+
+    @route.on_disconnect
+    async def on_disconnect(sock: ISocket) -> None:
+        log.append("disconnect")
+
+    with pytest.raises(WebSocketDisconnect) as closed:
+        with client_for(route).websocket_connect("/ws"):
+            pass
+    assert (closed.value.code, closed.value.reason) == (4403, "banned")
+    assert log == []

@@ -4,7 +4,8 @@
 (``examples/legacy_chat/app.py``), its frames derived by hand from the 0.1 contract
 (``shared/legacy-api.md``) and the app's callbacks, not recorded from this code.  Running
 the unchanged app on the 0.2 facade must produce exactly those frames, byte for byte: the
-wire is the same before and after.
+wire is the same before and after.  The transcript's ``same_wire_as`` apps (the hub
+version of the same chat, ``examples/chat/app.py``) must produce them too.
 """
 
 from __future__ import annotations
@@ -68,11 +69,20 @@ def play(client: TestClient, steps: list[dict[str, Any]]) -> list[dict[str, Any]
     return observed
 
 
-@pytest.mark.parametrize("path", sorted(TRANSCRIPTS.glob("*.json")), ids=lambda p: p.stem)
-def test_transcript(path: Path) -> None:
-    transcript = json.loads(path.read_text(encoding="utf-8"))
-    steps = transcript["steps"]
-    with TestClient(load_app(transcript["app"])) as client:
+def cases() -> list[Any]:
+    """(transcript, app) pairs: each transcript's 0.1 app, then its ``same_wire_as`` apps."""
+    out = []
+    for path in sorted(TRANSCRIPTS.glob("*.json")):
+        transcript = json.loads(path.read_text(encoding="utf-8"))
+        for app in (transcript["app"], *transcript.get("same_wire_as", ())):
+            out.append(pytest.param(path, app, id=f"{path.stem}-{app.split(':')[0]}"))
+    return out
+
+
+@pytest.mark.parametrize(("path", "app"), cases())
+def test_transcript(path: Path, app: str) -> None:
+    steps = json.loads(path.read_text(encoding="utf-8"))["steps"]
+    with TestClient(load_app(app)) as client:
         observed = play(client, steps)
     expected = [{k: v for k, v in step.items() if k != "why"} for step in steps]
     assert observed == expected

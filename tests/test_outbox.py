@@ -2,7 +2,9 @@
 
 ``GatedSend`` stands for the server's ``send``: while its gate is closed every call waits
 (a client whose TCP buffer is full), and it can be told to fail (a client that is gone).
-Nothing here sleeps or measures time: a test opens the gate and waits for the writer.
+Nothing here sleeps or measures time: ``await asyncio.sleep(0)`` lets the event loop turn
+once (which is when an outbox writes what was queued during the turn), and a test opens
+the gate and waits for the writer.
 """
 
 from __future__ import annotations
@@ -69,21 +71,53 @@ async def settle(send: GatedSend, outbox: Outbox) -> None:
     await outbox.drain(timeout=10)
 
 
-async def test_idle_outbox_sends_inside_put() -> None:
+async def test_frames_of_one_turn_are_written_right_after_it() -> None:
     outbox, send, _ = make()
     outbox.put("a")
-    # No await between put and the check: the frame left synchronously.
-    assert send.sent == [text("a")]
     outbox.put(b"\x00\x01")
-    assert send.sent[1] == {"type": "websocket.send", "bytes": b"\x00\x01"}
+    assert send.sent == []  # put only queues
+    assert outbox.queued_bytes == 3
+    await asyncio.sleep(0)
+    assert send.sent == [text("a"), {"type": "websocket.send", "bytes": b"\x00\x01"}]
+    assert send.calls == 2
     assert outbox.queued_bytes == 0
+    assert not outbox.closed
+
+
+async def test_each_outbox_writes_its_frames_back_to_back() -> None:
+    """Frames produced interleaved over two sockets leave socket by socket: a burst of
+    publishes reaches each client as one run of frames."""
+    log: list[tuple[str, str]] = []
+
+    def recorder(name: str) -> Any:
+        async def send(message: Any) -> None:
+            log.append((name, message["text"]))
+
+        return send
+
+    a = Outbox(recorder("a"), max_bytes=100, policy="close", on_overflow=lambda: None)
+    b = Outbox(recorder("b"), max_bytes=100, policy="close", on_overflow=lambda: None)
+    for i in range(3):
+        a.put(f"m{i}")
+        b.put(f"m{i}")
+    await asyncio.sleep(0)
+    assert log == [("a", "m0"), ("a", "m1"), ("a", "m2"), ("b", "m0"), ("b", "m1"), ("b", "m2")]
+
+
+async def test_a_frame_larger_than_the_bound_is_accepted_into_an_empty_queue() -> None:
+    outbox, send, overflows = make(max_bytes=4)
+    outbox.put("x" * 10)
+    await asyncio.sleep(0)
+    assert send.texts() == ["x" * 10]
+    assert overflows.count == 0
     assert not outbox.closed
 
 
 async def test_blocked_send_queues_and_the_writer_drains_in_order() -> None:
     outbox, send, _ = make()
     send.gate.clear()
-    outbox.put("first")  # starts, then waits in send
+    outbox.put("first")
+    await asyncio.sleep(0)  # the flush starts the send, which waits
     assert send.sent == []
     assert send.waiting == 1
     outbox.put("second")
@@ -113,14 +147,16 @@ async def test_order_is_kept_while_the_client_blocks_and_resumes() -> None:
     assert send.texts() == produced
 
 
-async def test_after_the_writer_finishes_sends_are_eager_again() -> None:
+async def test_after_the_writer_finishes_frames_go_out_by_turn_again() -> None:
     outbox, send, _ = make()
     send.gate.clear()
     outbox.put("a")
     outbox.put("b")
+    await asyncio.sleep(0)
     await settle(send, outbox)
     calls = send.calls
     outbox.put("c")
+    await asyncio.sleep(0)
     assert send.texts() == ["a", "b", "c"]
     assert send.calls == calls + 1
 
@@ -129,6 +165,7 @@ async def test_queued_bytes_never_exceed_the_bound() -> None:
     outbox, send, _ = make(max_bytes=100, policy="drop_oldest")
     send.gate.clear()
     outbox.put("in flight")  # the frame being sent does not count against the bound
+    await asyncio.sleep(0)
     for i in range(500):
         outbox.put("x" * (i % 37 + 1))
         assert outbox.queued_bytes <= 100
@@ -139,6 +176,7 @@ async def test_close_policy_closes_with_1013_and_frees_the_queue() -> None:
     outbox, send, overflows = make(max_bytes=10, policy="close")
     send.gate.clear()
     outbox.put("first")
+    await asyncio.sleep(0)  # "first" is being sent: it is no longer queued
     outbox.put("12345")
     outbox.put("67890")
     assert outbox.queued_bytes == 10
@@ -163,6 +201,7 @@ async def test_drop_oldest_discards_the_oldest_and_counts() -> None:
     outbox, send, overflows = make(max_bytes=10, policy="drop_oldest")
     send.gate.clear()
     outbox.put("first")
+    await asyncio.sleep(0)
     outbox.put("aaaa")
     outbox.put("bbbb")
     outbox.put("cccc")  # drops "aaaa"
@@ -181,6 +220,7 @@ async def test_drop_oldest_with_a_frame_larger_than_the_bound_closes() -> None:
     outbox, send, overflows = make(max_bytes=10, policy="drop_oldest")
     send.gate.clear()
     outbox.put("first")
+    await asyncio.sleep(0)
     outbox.put("abc")
     outbox.put("x" * 11)  # can never fit: the socket is closed instead
     assert overflows.count == 1
@@ -194,10 +234,13 @@ async def test_a_send_that_raises_at_once_fails_the_outbox() -> None:
     outbox, send, overflows = make()
     send.fail = ConnectionResetError("gone")
     outbox.put("a")  # must not raise into the producer
+    outbox.put("b")
+    await asyncio.sleep(0)
     assert outbox.failed
+    assert outbox.queued_bytes == 0
     assert outbox.closed
     with pytest.raises(OutboxClosed):
-        outbox.put("b")
+        outbox.put("c")
     assert overflows.count == 0
 
 
@@ -205,6 +248,7 @@ async def test_a_send_that_fails_in_the_writer_fails_and_frees_the_outbox() -> N
     outbox, send, _ = make()
     send.gate.clear()
     outbox.put("a")
+    await asyncio.sleep(0)
     outbox.put("b")
     outbox.put("c")
     send.fail = ConnectionResetError("gone")
@@ -217,15 +261,15 @@ async def test_a_send_that_fails_in_the_writer_fails_and_frees_the_outbox() -> N
         outbox.put("d")
 
 
-async def test_close_when_idle_sends_the_close_frame_at_once() -> None:
+async def test_close_when_idle_sends_the_close_frame_after_the_turn() -> None:
     outbox, send, _ = make()
     outbox.close(4000, "bye")
-    assert send.sent == [{"type": "websocket.close", "code": 4000, "reason": "bye"}]
     assert outbox.closed
     with pytest.raises(OutboxClosed):
         outbox.put("a")
     outbox.close(1000)  # a second close is ignored
-    assert len(send.sent) == 1
+    await asyncio.sleep(0)
+    assert send.sent == [{"type": "websocket.close", "code": 4000, "reason": "bye"}]
 
 
 async def test_close_while_blocked_goes_after_what_is_queued() -> None:
@@ -262,11 +306,18 @@ async def test_drain_gives_up_after_the_timeout_and_drops_the_queue() -> None:
     assert send.sent == []
 
 
-async def test_drain_of_an_idle_outbox_returns_at_once() -> None:
+async def test_drain_writes_what_this_turn_queued() -> None:
     outbox, send, _ = make()
     outbox.put("a")
+    outbox.close()
     await outbox.drain(timeout=0)
-    assert send.texts() == ["a"]
+    assert send.sent == [text("a"), {"type": "websocket.close", "code": 1000, "reason": ""}]
+
+
+async def test_drain_of_an_idle_outbox_returns_at_once() -> None:
+    outbox, send, _ = make()
+    await outbox.drain(timeout=0)
+    assert send.sent == []
 
 
 async def test_a_send_returning_a_plain_awaitable_is_driven_by_a_task() -> None:
@@ -282,7 +333,8 @@ async def test_a_send_returning_a_plain_awaitable_is_driven_by_a_task() -> None:
 
     outbox = Outbox(send, max_bytes=100, policy="close", on_overflow=lambda: None)  # type: ignore[arg-type]
     outbox.put("a")
-    outbox.put("b")  # queued behind the writer
+    outbox.put("b")
+    await asyncio.sleep(0)  # "a" is with the writer task, "b" queued behind it
     assert outbox.queued_bytes == 1
     while len(sent) < 2 or not all(f.done() for f in pending):
         for future in pending:

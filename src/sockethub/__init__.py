@@ -6,26 +6,25 @@
 
 from .bus import BusObserver, InMemorySocketBus, PubSubMessage, SocketBus
 from .channel import Channel
-from .errors import JoinRefused, RejectError, ReplyError
+from .errors import JoinRefused, RejectError, ReplyError, SockethubDeprecationWarning
 from .hub import HubStats, SocketHub
 from .limits import HubLimits
+from .protocols import EnvelopeProtocol, PhoenixProtocol, WireProtocol
 from .socket import ISocket
 from .websocket import WebSocketRoute
-
-# isort: split
-# The deprecated 0.1 managed mode (removed in 0.3) builds on .websocket: import it after.
-from .legacy import SockethubDeprecationWarning
 
 __version__ = "0.2.0"
 
 __all__ = [
     "BusObserver",
     "Channel",
+    "EnvelopeProtocol",
     "HubLimits",
     "HubStats",
     "ISocket",
     "InMemorySocketBus",
     "JoinRefused",
+    "PhoenixProtocol",
     "PubSubMessage",
     "RejectError",
     "ReplyError",
@@ -33,5 +32,6 @@ __all__ = [
     "SocketHub",
     "SockethubDeprecationWarning",
     "WebSocketRoute",
+    "WireProtocol",
     "__version__",
 ]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FrameError", "JoinRefused", "RejectError", "ReplyError"]
+import deprecation
+
+__all__ = [
+    "FrameError",
+    "JoinRefused",
+    "RejectError",
+    "ReplyError",
+    "SockethubDeprecationWarning",
+]
 
 
 class RejectError(Exception):
@@ -51,3 +59,12 @@ class FrameError(Exception):
         self.code = code
         self.reason = reason
         self.ref = ref
+
+
+class SockethubDeprecationWarning(deprecation.DeprecatedWarning):  # type: ignore[misc]
+    """The category of sockethub's deprecation warnings.
+
+    A subclass of ``deprecation.DeprecatedWarning``, hence of ``DeprecationWarning``:
+    ``-W error::DeprecationWarning`` catches it, and
+    ``filterwarnings("error::sockethub.SockethubDeprecationWarning")`` catches only ours.
+    """

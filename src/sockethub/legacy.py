@@ -30,12 +30,11 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-import deprecation
 from starlette.types import Receive, Scope, Send
 
 from .bus.base import SocketBus
 from .channel import Channel, require_async
-from .errors import RejectError
+from .errors import RejectError, SockethubDeprecationWarning
 from .handshake import refuse
 from .hub import SocketHub
 from .params import ParamError, ParamPlan
@@ -70,15 +69,6 @@ _MIGRATE: Final = (
     'Run `sockethub-migrate PATH` (pip install "sockethub[codemod]") to rewrite this '
     "code; see MIGRATION.md."
 )
-
-
-class SockethubDeprecationWarning(deprecation.DeprecatedWarning):  # type: ignore[misc]
-    """The category of sockethub's deprecation warnings.
-
-    A subclass of ``deprecation.DeprecatedWarning``, hence of ``DeprecationWarning``:
-    ``-W error::DeprecationWarning`` catches it, and
-    ``filterwarnings("error::sockethub.SockethubDeprecationWarning")`` catches only ours.
-    """
 
 
 def warn_deprecated(what: str, replacement: str) -> None:

@@ -1,12 +1,16 @@
 """Outbox: a connection's bounded outbound queue.
 
 Every frame to one socket goes through its outbox, so frames leave in the order they
-were produced (replies, errors and broadcasts alike).  A frame is written at once when
-nothing is queued and the server's ``send`` completes without waiting, which is the
-common case (uvicorn only waits when the client's TCP buffer is full).  Only when a send
-has to wait does the outbox start a writer task, queue what follows, and let the
-producer (the bus fan-out, another connection's callback) go on.  The queue is bounded
-in bytes; past the bound the overflow policy applies:
+were produced (replies, errors and broadcasts alike).  ``put`` only queues: the frames a
+socket receives during one turn of the event loop are written together right after it
+(one ``call_soon`` per socket and turn, no task), calling the server's ``send`` directly
+while it completes without waiting, which is the common case (uvicorn only waits when
+the client's TCP buffer is full).  Writing per socket rather than per publish means a
+burst of publishes reaches each client back to back, which costs the server (and the
+client) less than interleaving every socket for every message.  Only when a send has to
+wait does the outbox start a writer task for the rest and let the producer (the bus
+fan-out, another connection's callback) go on.  The queue is bounded in bytes; past the
+bound the overflow policy applies:
 
 * ``"close"`` (default): drop what is queued, close the socket with 1013 (Try Again
   Later) and end its session;
@@ -19,6 +23,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
+from types import CoroutineType
 from typing import Any, Literal
 
 from starlette.types import Send
@@ -79,6 +84,7 @@ class Outbox:
         "_close_message",
         "_closed",
         "_failed",
+        "_flush_handle",
         "_on_overflow",
         "_queue",
         "_send",
@@ -100,8 +106,11 @@ class Outbox:
         self.max_bytes = max_bytes
         self.policy = policy
         self._on_overflow = on_overflow
-        self._queue: deque[Any] | None = None  # created on first backlog
+        self._queue: deque[str | bytes] = deque()
         self._bytes = 0
+        # Invariant: while frames (or the close message) wait, either a flush is scheduled
+        # or the writer task runs, never both.
+        self._flush_handle: asyncio.Handle | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self._failed = False
@@ -124,34 +133,37 @@ class Outbox:
         return self._bytes
 
     def put(self, frame: str | bytes) -> None:
-        """Send ``frame`` now or queue it; raise :class:`OutboxClosed` if closed."""
+        """Queue ``frame`` (it is written at the end of this turn of the event loop);
+        raise :class:`OutboxClosed` if closed.  Never blocks, never raises a send error.
+
+        The bound applies to what is queued: a single frame larger than ``max_bytes`` is
+        still accepted into an empty queue."""
         if self._closed:
             raise OutboxClosed
-        if self._writer is None:
-            self._start(frame)
-            return
         queue = self._queue
-        if queue is None:
-            queue = self._queue = deque()
         size = len(frame)
-        if self._bytes + size > self.max_bytes and not self._make_room(size):
+        if queue and self._bytes + size > self.max_bytes and not self._make_room(size):
             return
         queue.append(frame)
         self._bytes += size
+        if self._writer is None and self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Send a close frame after everything already queued; no more frames after it."""
         if self._closed:
             return
         self._closed = True
-        message = {"type": "websocket.close", "code": code, "reason": reason or ""}
-        if self._writer is None:
-            self._start(message)
-        else:
-            self._close_message = message
+        self._close_message = {"type": "websocket.close", "code": code, "reason": reason or ""}
+        if self._writer is None and self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for queued frames to leave, then drop them."""
+        handle = self._flush_handle
+        if handle is not None:
+            handle.cancel()
+            self._flush()
         writer = self._writer
         if writer is None:
             return
@@ -196,26 +208,47 @@ class Outbox:
             return {"type": "websocket.send", "bytes": item}
         return item
 
-    def _start(self, item: Any) -> None:
-        """Run the server's send right here; hand it to a writer task only if it waits."""
-        coro = self._send(self._message(item))
-        if not isinstance(coro, Coroutine):  # an awaitable object: let a task drive it
-            self._writer = asyncio.get_running_loop().create_task(self._write(_await(coro), None))
+    def _flush(self) -> None:
+        """Write what is queued by running the server's send right here, frame after
+        frame; hand the rest to a writer task as soon as one send has to wait."""
+        self._flush_handle = None
+        queue = self._queue
+        send = self._send
+        while True:
+            if queue:
+                item = queue.popleft()
+                self._bytes -= len(item)
+                if type(item) is str:
+                    message: Any = {"type": "websocket.send", "text": item}
+                else:
+                    message = {"type": "websocket.send", "bytes": item}
+            elif self._close_message is not None:
+                message, self._close_message = self._close_message, None
+            else:
+                return
+            coro = send(message)
+            if type(coro) is not CoroutineType and not isinstance(coro, Coroutine):
+                # An awaitable object: let a task drive it.
+                self._writer = asyncio.get_running_loop().create_task(
+                    self._write(_await(coro), None)
+                )
+                return
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                continue
+            except Exception as exc:
+                self._fail(exc)
+                return
+            self._writer = asyncio.get_running_loop().create_task(self._write(coro, yielded))
             return
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            return
-        except Exception as exc:
-            self._fail(exc)
-            return
-        self._writer = asyncio.get_running_loop().create_task(self._write(coro, yielded))
 
     async def _write(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
         try:
             await _Resume(coro, yielded)
             while True:
                 queue = self._queue
+                item: Any
                 if queue:
                     item = queue.popleft()
                     self._bytes -= len(item)

@@ -126,8 +126,13 @@ class Session:
         if hub.on_connect_callback is not None:
             try:
                 await hub.on_connect_callback(sock)
-            except RejectError:
+            except RejectError as exc:
                 hub.stats.refused += 1
+                if websocket.application_state in (
+                    WebSocketState.CONNECTING,
+                    WebSocketState.CONNECTED,
+                ):  # raised directly, not through allow_if: the socket is still open
+                    await websocket.close(code=4403, reason=str(exc) or "Forbidden")
                 return
             except Exception as exc:
                 hub.stats.callback_errors += 1

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from sockethub import SocketHub
-from sockethub.protocols import EnvelopeProtocol, PhoenixProtocol
+from sockethub.protocols import EnvelopeProtocol, Inbound, PhoenixProtocol
 from sockethub.protocols.phoenix import auth_token_from_subprotocols
 from tests.phoenix.app import PhoenixApp, build
 
@@ -377,3 +377,65 @@ def test_idle_timeout_defaults() -> None:
     assert PhoenixProtocol.idle_timeout == 60.0
     assert EnvelopeProtocol.idle_timeout is None
     assert SocketHub("/x").limits.idle_timeout is None  # the protocol's default applies
+
+
+class CountingPhoenix(PhoenixProtocol):
+    def __init__(self) -> None:
+        self.broadcasts = 0
+
+    def broadcast(self, message: Any) -> str | bytes:
+        self.broadcasts += 1
+        return super().broadcast(message)
+
+
+class CountingEnvelope(EnvelopeProtocol):
+    def __init__(self) -> None:
+        self.broadcasts = 0
+
+    def broadcast(self, message: Any) -> str:
+        self.broadcasts += 1
+        return super().broadcast(message)
+
+
+def test_a_publish_is_encoded_once_per_protocol_in_use() -> None:
+    phoenix, envelope = CountingPhoenix(), CountingEnvelope()
+    papp = build(
+        protocol=lambda sock: phoenix if sock.query_params.get("vsn") == "2.0.0" else envelope
+    )
+    with TestClient(papp.app) as client:
+        with (
+            client.websocket_connect(URL) as p1,
+            client.websocket_connect(URL) as p2,
+            client.websocket_connect("/socket/websocket") as e1,
+            client.websocket_connect("/socket/websocket") as e2,
+        ):
+            for i, ws in enumerate((p1, p2)):
+                join(ws, "room:x", str(i))
+            for ws in (e1, e2):
+                ws.send_json({"topic": "room:x", "event": "join", "ref": "j"})
+                assert ws.receive_json()["payload"]["status"] == "ok"
+            send(p1, "0", "9", "room:x", "shout", "once")
+            for ws in (p1, p2):
+                assert recv(ws) == [None, None, "room:x", "shouted", "once"]
+            for ws in (e1, e2):
+                assert ws.receive_json() == {
+                    "topic": "room:x",
+                    "event": "shouted",
+                    "payload": "once",
+                }
+    assert (phoenix.broadcasts, envelope.broadcasts) == (1, 1)
+
+
+def test_binary_reply_on_a_topic_too_long_for_the_binary_header() -> None:
+    topic = "room:" + "é" * 130  # 265 bytes: more than a binary header can hold
+    protocol = PhoenixProtocol()
+    frame = protocol.reply(Inbound(topic, "echo", None, "2", "1"), "ok", b"data")
+    assert json.loads(frame) == [
+        "1",
+        "2",
+        topic,
+        "phx_reply",
+        {"status": "error", "response": {"reason": "Internal error", "code": 4500}},
+    ]
+    with pytest.raises(ValueError, match="255 bytes"):
+        protocol.push(topic, "pushed", b"data", "1")  # raised in the calling callback

@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -47,6 +48,8 @@ VSN: Final = "2.0.0"
 
 AUTH_TOKEN_PREFIX: Final = "base64url.bearer.phx."
 """Prefix of the subprotocol that carries phoenix.js's ``authToken``."""
+
+logger = logging.getLogger(__name__)
 
 _loads = json.JSONDecoder().decode
 
@@ -194,12 +197,16 @@ class PhoenixProtocol(WireProtocol):
         self, join_ref: str | None, ref: str | None, topic: str, status: str, response: Any
     ) -> str | bytes:
         if _is_binary(response):
-            fields = (
-                _field(join_ref, "join_ref"),
-                _field(ref, "ref"),
-                _field(topic, "topic"),
-                _field(status, "status"),
-            )
+            try:
+                fields = (
+                    _field(join_ref, "join_ref"),
+                    _field(ref, "ref"),
+                    _field(topic, "topic"),
+                    _field(status, "status"),
+                )
+            except ValueError as exc:
+                logger.error("cannot send a binary reply on %r: %s", topic, exc)
+                return self._reply(join_ref, ref, topic, "error", _why(4500, "Internal error"))
             header = bytes((_REPLY, *(len(f) for f in fields)))
             return b"".join((header, *fields, bytes(response)))
         payload = {"status": status, "response": {} if response is None else response}
