@@ -173,15 +173,18 @@ async def run(
     size: int,
     window: int = 2,
     stall_after: float = 5.0,
+    spread: bool = False,
 ) -> Result:
     """Publish ``messages`` messages in batches of ``batch`` through ``group.kind`` and wait
     until every reader got every one.  At most ``window`` batches are in flight (not yet
-    received by all), so a healthy client never falls behind by more than that.  One
-    warm-up batch is not measured."""
+    received by all), so a healthy client never falls behind by more than that.  With
+    ``spread`` the server publishes one message per event-loop turn.  One warm-up batch
+    is not measured."""
     n = len(group.conns)
     url = f"/publish/{group.kind}"
+    extra = {"spread": "1"} if spread else {}
     group.received = 0
-    await http.post(url, params={"count": batch, "size": size, "start": 0})
+    await http.post(url, params={"count": batch, "size": size, "start": 0, **extra})
     if not await group.wait(n * batch, stall_after):
         return Result(0, 1.0, 0.0, 0.0, False)
     group.received = 0
@@ -195,7 +198,15 @@ async def run(
             completed = False
             break
         count = min(batch, messages - sent)
-        await http.post(url, params={"count": count, "size": size, "start": sent})
+        try:
+            # A server stuck sending to a stalled client never answers.
+            await asyncio.wait_for(
+                http.post(url, params={"count": count, "size": size, "start": sent, **extra}),
+                stall_after,
+            )
+        except TimeoutError:
+            completed = False
+            break
         sent += count
     if completed:
         completed = await group.wait(n * messages, stall_after)

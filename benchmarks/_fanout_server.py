@@ -12,10 +12,11 @@ process.  Every server fans out to the clients of one topic, ``"bench"``:
 
 For the last two the server sends ``"ready"`` once the socket is subscribed.
 
-``POST /publish/{kind}?count=&size=&start=`` publishes ``count`` messages
+``POST /publish/{kind}?count=&size=&start=&spread=`` publishes ``count`` messages
 ``{"topic": "bench", "event": "msg", "payload": {"seq": start + i, "data": "x" * size}}``
 through server ``kind`` (``hub``, ``base`` or ``bcast``) and returns when the server's
-publish calls have returned.  ``GET /stats`` reports subscriber counts, the hub's
+publish calls have returned: back to back, or with ``spread=1`` one per turn of the event
+loop (``await asyncio.sleep(0)`` between them, as publishes caused by separate events).  ``GET /stats`` reports subscriber counts, the hub's
 counters and the process's RSS.
 """
 
@@ -34,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from sockethub import HubLimits, SocketHub
+from sockethub import HubLimits, ISocket, SocketHub
 from sockethub.envelope import dumps
 
 TOPIC = "bench"
@@ -45,12 +46,25 @@ hub = SocketHub(
     "/hub/ws",
     limits=HubLimits(outbox_bytes=int(os.environ.get("FANOUT_OUTBOX_BYTES", 1024 * 1024))),
 )
-hub.channel(TOPIC)
+bench = hub.channel(TOPIC)
+hub_sockets: set[ISocket] = set()  # for /stats only: the backlog of each outbox
 
 
-async def publish_hub(payloads: list[dict[str, Any]]) -> None:
+@bench.on_join
+async def on_join(params: dict[str, str], sock: ISocket) -> None:
+    hub_sockets.add(sock)
+
+
+@bench.on_exit
+async def on_exit(sock: ISocket) -> None:
+    hub_sockets.discard(sock)
+
+
+async def publish_hub(payloads: list[dict[str, Any]], spread: bool) -> None:
     for payload in payloads:
         await hub.publish(TOPIC, "msg", payload)
+        if spread:
+            await asyncio.sleep(0)
 
 
 # -- (b) the hand-written baseline -------------------------------------------------------
@@ -71,8 +85,10 @@ async def baseline_endpoint(ws: WebSocket) -> None:
         baseline.discard(ws)
 
 
-async def publish_baseline(payloads: list[dict[str, Any]]) -> None:
+async def publish_baseline(payloads: list[dict[str, Any]], spread: bool) -> None:
     for payload in payloads:
+        if spread:
+            await asyncio.sleep(0)
         text = dumps({"topic": TOPIC, "event": "msg", "payload": payload})
         for ws in list(baseline):
             try:
@@ -93,6 +109,7 @@ async def broadcaster_endpoint(ws: WebSocket) -> None:
         async with broadcast.subscribe(TOPIC) as subscriber:
             await ws.send_text("ready")
             async for event in subscriber:  # type: ignore[union-attr]
+                assert event is not None
                 await ws.send_text(event.message)
 
     sender = asyncio.create_task(forward())
@@ -109,9 +126,17 @@ async def broadcaster_endpoint(ws: WebSocket) -> None:
             await sender
 
 
-async def publish_broadcaster(payloads: list[dict[str, Any]]) -> None:
+last_size = 0
+
+
+async def publish_broadcaster(payloads: list[dict[str, Any]], spread: bool) -> None:
+    global last_size
     for payload in payloads:
-        await broadcast.publish(TOPIC, dumps({"topic": TOPIC, "event": "msg", "payload": payload}))
+        text = dumps({"topic": TOPIC, "event": "msg", "payload": payload})
+        last_size = len(text)
+        await broadcast.publish(TOPIC, text)
+        if spread:
+            await asyncio.sleep(0)
 
 
 # -- control -------------------------------------------------------------------------------
@@ -125,8 +150,9 @@ async def publish(request: Request) -> Response:
     size = int(request.query_params.get("size", "64"))
     start = int(request.query_params.get("start", "0"))
     data = "x" * size
+    spread = request.query_params.get("spread") == "1"
     payloads = [{"seq": start + i, "data": data} for i in range(count)]
-    await PUBLISHERS[kind](payloads)
+    await PUBLISHERS[kind](payloads, spread)
     return Response(status_code=204)
 
 
@@ -146,6 +172,16 @@ async def stats(request: Request) -> Response:
             "slow_closes": hub.stats.slow_closes,
             "connections": hub.stats.connections,
             "rss": _rss_bytes(),
+            # The largest backlog any one socket has now, in bytes.
+            "backlog": {
+                "hub": max(
+                    (s._session.outbox.queued_bytes for s in hub_sockets if s._session),  # type: ignore[attr-defined]
+                    default=0,
+                ),
+                "base": 0,  # no queue: the publisher waits instead
+                "bcast": max((q.qsize() for q in broadcast._subscribers.get(TOPIC, ())), default=0)
+                * last_size,
+            },
         }
     )
 

@@ -8,12 +8,14 @@ prefix, so they share the topic).
 Clients join ``"bench"`` with a ``ref`` (the join is acknowledged once the subscription,
 Redis included, is live).  ``POST /publish?count=&size=&start=`` publishes ``count``
 messages ``{"seq": start + i, "data": "x" * size}`` with ``hub.publish`` and returns when
-the publish calls have returned (delivery goes on asynchronously).  ``GET /health``
+the publish calls have returned (delivery goes on asynchronously); with ``paced=1`` it
+yields to the event loop after each publish.  ``GET /health``
 reports the bus's health.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 
@@ -44,9 +46,12 @@ async def publish(request: Request) -> Response:
     count = int(request.query_params.get("count", "100"))
     size = int(request.query_params.get("size", "64"))
     start = int(request.query_params.get("start", "0"))
+    paced = request.query_params.get("paced") == "1"
     data = "x" * size
     for i in range(count):
         await hub.publish(TOPIC, "msg", {"seq": start + i, "data": data})
+        if paced:
+            await asyncio.sleep(0)  # one message per turn of the event loop, as via Redis
     return JSONResponse({"published": count})
 
 

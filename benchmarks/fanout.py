@@ -6,8 +6,10 @@
 For each uvicorn WebSocket implementation (``--ws``), one uvicorn process serves the three
 servers of :mod:`benchmarks._fanout_server`; this process runs the clients (real
 ``websockets`` clients, compression off) and measures.  For N = 200 and N = 1,000
-subscribers, rounds interleave the three servers (the order rotates every round); the
-table shows the median over rounds of
+subscribers and two workloads (bursts: 20 publishes back to back in one event-loop turn;
+spread: the same 20 publishes one per turn, as publishes caused by separate events are),
+rounds interleave the three servers (the order rotates every round); each table shows the
+median over rounds of
 
 * deliveries/s: frames received by all clients / wall time, measured client side;
 * server CPU µs per delivery: user + system CPU of the server process (``/proc``) / frames;
@@ -47,9 +49,9 @@ class Plan:
     sizes: tuple[int, ...]
     rounds: int
     deliveries: int  # per measured run, roughly
-    batch: int
+    workloads: tuple[tuple[int, int, bool], ...]  # (publishes per request, requests ahead,
+    # one publish per event-loop turn)
     size: int
-    window: int
     stall_n: int
     stall_rounds: int
     stall_messages: int
@@ -60,10 +62,9 @@ class Plan:
 FULL = Plan(
     sizes=(200, 1000),
     rounds=3,
-    deliveries=150_000,
-    batch=20,
+    deliveries=60_000,
+    workloads=((20, 4, False), (20, 4, True)),
     size=64,
-    window=4,
     stall_n=100,
     stall_rounds=2,
     stall_messages=400,
@@ -73,10 +74,9 @@ FULL = Plan(
 QUICK = Plan(
     sizes=(200, 1000),
     rounds=1,
-    deliveries=60_000,
-    batch=20,
+    deliveries=40_000,
+    workloads=((20, 4, False), (20, 4, True)),
     size=64,
-    window=4,
     stall_n=50,
     stall_rounds=1,
     stall_messages=400,
@@ -141,58 +141,71 @@ def server(ws: str) -> Iterator[tuple[int, int]]:
 # -- the throughput table ----------------------------------------------------------------
 
 
-async def throughput(port: int, pid: int, plan: Plan) -> dict[int, dict[str, list[Result]]]:
-    results: dict[int, dict[str, list[Result]]] = {}
+Key = tuple[tuple[int, int, bool], int]  # (workload, N)
+
+
+async def throughput(port: int, pid: int, plan: Plan) -> dict[Key, dict[str, list[Result]]]:
+    results: dict[Key, dict[str, list[Result]]] = {}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
         for n in plan.sizes:
             groups = {kind: await open_group(port, kind, n) for kind in KINDS}
-            messages = max(plan.batch, plan.deliveries // n // plan.batch * plan.batch)
-            per_kind: dict[str, list[Result]] = {kind: [] for kind in KINDS}
-            for r in range(plan.rounds):
-                order = KINDS[r % 3 :] + KINDS[: r % 3]
-                for kind in order:
-                    result = await run(
-                        http,
-                        groups[kind],
-                        pid,
-                        messages=messages,
-                        batch=plan.batch,
-                        size=plan.size,
-                        window=plan.window,
-                    )
-                    per_kind[kind].append(result)
+            for batch, window, spread in plan.workloads:
+                messages = max(batch, plan.deliveries // n // batch * batch)
+                per_kind: dict[str, list[Result]] = {kind: [] for kind in KINDS}
+                for r in range(plan.rounds):
+                    for kind in KINDS[r % 3 :] + KINDS[: r % 3]:
+                        result = await run(
+                            http,
+                            groups[kind],
+                            pid,
+                            messages=messages,
+                            batch=batch,
+                            size=plan.size,
+                            window=window,
+                            spread=spread,
+                        )
+                        per_kind[kind].append(result)
+                results[(batch, window, spread), n] = per_kind
             for group in groups.values():
                 await group.close()
-            results[n] = per_kind
     return results
 
 
 def median(results: list[Result], attr: str) -> float:
-    return statistics.median(getattr(r, attr) for r in results if r.completed)
+    return float(statistics.median(getattr(r, attr) for r in results if r.completed))
 
 
-def print_throughput(ws: str, results: dict[int, dict[str, list[Result]]]) -> None:
-    print(f"\n## uvicorn --ws {ws}: fan-out to N subscribers (median of rounds)\n")
-    print(
-        "|     N | deliveries/s hub | baseline | broadcaster | hub/baseline | hub/broadcaster "
-        "| server CPU µs/delivery hub | baseline | broadcaster | hub/baseline | hub/broadcaster "
-        "| client CPU µs/delivery hub | baseline | broadcaster |"
-    )
-    print("|" + "---|" * 14)
-    for n, per_kind in results.items():
-        if not all(any(r.completed for r in rs) for rs in per_kind.values()):
-            print(f"| {n:5d} | incomplete run(s): {per_kind} |")
-            continue
-        rate = {k: median(per_kind[k], "rate") for k in KINDS}
-        cpu = {k: median(per_kind[k], "server_us") for k in KINDS}
-        client = {k: median(per_kind[k], "client_us") for k in KINDS}
-        print(
-            f"| {n:5d} | {rate['hub']:,.0f} | {rate['base']:,.0f} | {rate['bcast']:,.0f} "
-            f"| {rate['hub'] / rate['base']:.2f}x | {rate['hub'] / rate['bcast']:.2f}x "
-            f"| {cpu['hub']:.2f} | {cpu['base']:.2f} | {cpu['bcast']:.2f} "
-            f"| {cpu['hub'] / cpu['base']:.2f}x | {cpu['hub'] / cpu['bcast']:.2f}x "
-            f"| {client['hub']:.2f} | {client['base']:.2f} | {client['bcast']:.2f} |"
+def print_throughput(ws: str, results: dict[Key, dict[str, list[Result]]]) -> None:
+    for workload in dict.fromkeys(key[0] for key in results):
+        batch, _, spread = workload
+        what = (
+            "one publish per event-loop turn"
+            if spread or batch == 1
+            else f"bursts of {batch} publishes per event-loop turn"
         )
+        print(f"\n## uvicorn --ws {ws}: fan-out to N subscribers, {what} (median of rounds)\n")
+        print(
+            "|     N | deliveries/s hub | baseline | broadcaster | hub/baseline | hub/broadcaster "
+            "| server CPU µs/delivery hub | baseline | broadcaster | hub/baseline "
+            "| hub/broadcaster | client CPU µs/delivery hub | baseline | broadcaster |"
+        )
+        print("|" + "---|" * 14)
+        for (wl, n), per_kind in results.items():
+            if wl != workload:
+                continue
+            if not all(any(r.completed for r in rs) for rs in per_kind.values()):
+                print(f"| {n:5d} | incomplete run(s): {per_kind} |")
+                continue
+            rate = {k: median(per_kind[k], "rate") for k in KINDS}
+            cpu = {k: median(per_kind[k], "server_us") for k in KINDS}
+            client = {k: median(per_kind[k], "client_us") for k in KINDS}
+            print(
+                f"| {n:5d} | {rate['hub']:,.0f} | {rate['base']:,.0f} | {rate['bcast']:,.0f} "
+                f"| {rate['hub'] / rate['base']:.2f}x | {rate['hub'] / rate['bcast']:.2f}x "
+                f"| {cpu['hub']:.2f} | {cpu['base']:.2f} | {cpu['bcast']:.2f} "
+                f"| {cpu['hub'] / cpu['base']:.2f}x | {cpu['hub'] / cpu['bcast']:.2f}x "
+                f"| {client['hub']:.2f} | {client['base']:.2f} | {client['bcast']:.2f} |"
+            )
 
 
 # -- the stalled client ------------------------------------------------------------------
@@ -202,6 +215,7 @@ def print_throughput(ws: str, results: dict[int, dict[str, list[Result]]]) -> No
 class StallRun:
     result: Result
     rss_growth: int
+    backlog: int
     slow_closes: int
 
 
@@ -232,6 +246,7 @@ async def stalled(port: int, pid: int, plan: Plan) -> dict[str, dict[bool, list[
                         StallRun(
                             result,
                             after["rss"] - before["rss"],
+                            after["backlog"][kind],
                             after["slow_closes"] - before["slow_closes"],
                         )
                     )
@@ -248,21 +263,22 @@ def print_stalled(ws: str, plan: Plan, out: dict[str, dict[bool, list[StallRun]]
     )
     print(
         "| server | others' time without (s) | with (s) | with/without "
-        "| server RSS growth with (MiB) | closed with 1013 |"
+        "| largest backlog at the end (MiB) | server RSS growth (MiB) | closed with 1013 |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for kind in KINDS:
         without = [s.result for s in out[kind][False]]
         with_ = [s.result for s in out[kind][True]]
         base = statistics.median(r.elapsed for r in without if r.completed)
         rss = statistics.median(s.rss_growth for s in out[kind][True]) / 2**20
+        backlog = max(s.backlog for s in out[kind][True]) / 2**20
         closes = sum(s.slow_closes for s in out[kind][True])
         if all(r.completed for r in with_):
             t = statistics.median(r.elapsed for r in with_)
             cell = f"{t:.2f} | {t / base:.2f}x"
         else:
             cell = "blocked | (no frame for 5 s: the topic stalled)"
-        print(f"| {NAMES[kind]} | {base:.2f} | {cell} | {rss:.1f} | {closes} |")
+        print(f"| {NAMES[kind]} | {base:.2f} | {cell} | {backlog:.1f} | {rss:.1f} | {closes} |")
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -287,17 +303,20 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, action="append", help="subscribers (repeatable)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds per N")
-    parser.add_argument("--batch", type=int, help="messages per publish request")
-    parser.add_argument("--window", type=int, help="publish requests in flight")
+    parser.add_argument(
+        "--batch", type=int, help="publishes per request (one workload; default 20 and 1)"
+    )
+    parser.add_argument("--window", type=int, default=4, help="requests ahead with --batch")
+    parser.add_argument(
+        "--spread", action="store_true", help="with --batch: one publish per event-loop turn"
+    )
     parser.add_argument("--no-stall", action="store_true", help="skip the stalled client")
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     if args.n:
         plan = Plan(**{**plan.__dict__, "sizes": tuple(args.n)})
     if args.batch:
-        plan = Plan(**{**plan.__dict__, "batch": args.batch})
-    if args.window:
-        plan = Plan(**{**plan.__dict__, "window": args.window})
+        plan = Plan(**{**plan.__dict__, "workloads": ((args.batch, args.window, args.spread),)})
     if args.rounds:
         plan = Plan(**{**plan.__dict__, "rounds": args.rounds})
     impls = args.ws or list(WS_IMPLS)

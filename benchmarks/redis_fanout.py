@@ -8,20 +8,25 @@ Usage::
 Needs ``redis-server`` on PATH and Linux (CPU time is read from ``/proc``).  Every server
 is a real ``uvicorn`` process running ``benchmarks/_redis_fanout_server.py``; the clients
 are real ``websockets`` clients in *this* process, so clients and servers never share an
-interpreter.  Three scenarios, all connected at once and measured interleaved, round after
+interpreter.  Four scenarios, all connected at once and measured interleaved, round after
 round (the order rotates each round):
 
-* ``memory x1``: the in-memory bus, one process serving all ``--clients`` sockets;
+* ``memory x1``: the in-memory bus, one process serving all ``--clients`` sockets; the
+  publisher's loop never yields, so each socket gets the whole burst in one flush;
+* ``memory x1 paced``: the same, but the publisher yields to the event loop after each
+  publish, so every message is flushed to every socket on its own, which is how
+  messages arriving from Redis one by one are delivered (the control for the Redis rows);
 * ``redis x1``: the Redis bus, one process serving all of them (the Redis round trip's
   cost, with nothing to gain from it);
 * ``redis x2``: the Redis bus, two processes sharing one topic, half the clients each.
 
 A round publishes ``--messages`` messages through the first process of a scenario
-(``POST /publish``) and ends when every client has received every message; each client
-must get each message exactly once, in order (checked).  Deliveries per second are
-clients x messages / wall time; CPU is the servers' (and redis-server's) user+system time
-over the round, per delivery; the client process's own CPU load is shown too, since a
-saturated client process caps every scenario alike.  Medians over the rounds, as ratios to ``memory x1``.
+(``POST /publish``) and ends when every client has received as many frames as were
+published; each client's count and last frame (the last message published) are checked.
+Deliveries per second are clients x messages / wall time; CPU is the servers' (and
+redis-server's) user+system time over the round, per delivery; the client process's own
+CPU load is shown too, since a saturated client process caps every scenario alike.
+Medians over the rounds, as ratios to ``memory x1``.
 
 On a machine with fewer cores than processes (servers + redis-server + this client
 process), the scenarios compete for CPU and the ``redis x2`` row cannot show a scaling
@@ -75,6 +80,7 @@ class Scenario:
     name: str
     ports: list[int]
     pids: list[int]
+    paced: bool = False
     clients: list[Client] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)
     server_cpu: list[float] = field(default_factory=list)
@@ -121,7 +127,7 @@ async def run_round(
     t0 = time.perf_counter()
     response = await http.post(
         f"http://127.0.0.1:{scenario.ports[0]}/publish",
-        params={"count": messages, "size": size, "start": start},
+        params={"count": messages, "size": size, "start": start, "paced": int(scenario.paced)},
     )
     response.raise_for_status()
     await asyncio.wait_for(scenario.done.wait(), 120)
@@ -166,12 +172,14 @@ async def main(args: argparse.Namespace) -> None:
     with (
         RedisServer(binary) as redis,
         servers("memory", 1, redis, args.ws) as (mem_ports, mem_pids),
+        servers("memory", 1, redis, args.ws) as (paced_ports, paced_pids),
         servers("redis", 1, redis, args.ws) as (r1_ports, r1_pids),
         servers("redis", 2, redis, args.ws) as (r2_ports, r2_pids),
     ):
         assert redis.pid is not None
         scenarios = [
             Scenario("memory x1", mem_ports, mem_pids),
+            Scenario("memory x1 paced", paced_ports, paced_pids, paced=True),
             Scenario("redis x1", r1_ports, r1_pids),
             Scenario("redis x2", r2_ports, r2_pids),
         ]
@@ -193,7 +201,7 @@ async def main(args: argparse.Namespace) -> None:
                 scenario.redis_cpu.clear()
                 scenario.client_load.clear()
             for r in range(args.rounds):
-                order = scenarios[r % 3 :] + scenarios[: r % 3]
+                order = scenarios[r % len(scenarios) :] + scenarios[: r % len(scenarios)]
                 for scenario in order:
                     await run_round(scenario, http, args.messages, args.size, seq, redis.pid)
                     seq += args.messages
@@ -214,7 +222,7 @@ def report(scenarios: list[Scenario], args: argparse.Namespace) -> None:
         f"uvicorn --ws {args.ws}; {os.cpu_count()} CPUs\n"
     )
     header = (
-        f"{'scenario':<11} {'procs':>5} {'deliveries/s':>13} {'ratio':>6} "
+        f"{'scenario':<16} {'procs':>5} {'deliveries/s':>13} {'ratio':>6} "
         f"{'server CPU us/dlv':>18} {'ratio':>6} {'redis-server us/dlv':>20} "
         f"{'client CPU %':>13}"
     )
@@ -226,10 +234,10 @@ def report(scenarios: list[Scenario], args: argparse.Namespace) -> None:
         rcpu = statistics.median(s.redis_cpu)
         load = statistics.median(s.client_load)
         print(
-            f"{s.name:<11} {len(s.ports):>5} {rate:>13,.0f} {rate / base_rate:>6.2f} "
+            f"{s.name:<16} {len(s.ports):>5} {rate:>13,.0f} {rate / base_rate:>6.2f} "
             f"{cpu:>18.2f} {cpu / base_cpu:>6.2f} {rcpu:>20.3f} {load:>13.0f}"
         )
-    r2 = statistics.median(scenarios[2].rates)
+    r2 = statistics.median(scenarios[-1].rates)
     print(f"\nredis x2 / memory x1 deliveries per second: {r2 / base_rate:.2f}x")
     print(
         "(client CPU % is this client process's load during a round: near 100 means the\n"

@@ -28,9 +28,10 @@ __all__ = ["FileResult", "main", "migrate_file"]
 #: Directory names never descended into unless given explicitly on the command line.
 DEFAULT_EXCLUDES = (".venv", "venv", ".tox", ".nox", "build", "node_modules", ".git", "__pycache__")
 _MARKER_BYTES = TODO_MARKER.encode()
-# A module that never spells this cannot construct a sockethub route, so it cannot need
-# changes: such files are counted but not parsed (most files in a real tree).
-_ROUTE_BYTES = b"WebSocketRoute"
+# A module that never spells this imports nothing from sockethub, so no name in it can be
+# sockethub's WebSocketRoute and it cannot need changes: such files are counted but not
+# parsed (most files of a real tree).
+_SOCKETHUB_BYTES = b"sockethub"
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 _INSTALL_HINT = (
@@ -101,7 +102,7 @@ def migrate_file(path: str, *, write: bool, want_diff: bool) -> FileResult:
     except OSError as exc:
         result.error = f"{path}:1: error: cannot read: {exc.strerror or exc}"
         return result
-    if _ROUTE_BYTES not in data:
+    if _SOCKETHUB_BYTES not in data:
         if _MARKER_BYTES in data:
             result.flags = _flags(data.decode("utf-8", "replace"))
         return result
@@ -114,7 +115,6 @@ def migrate_file(path: str, *, write: bool, want_diff: bool) -> FileResult:
 
     from libcst.codemod import CodemodContext, TransformFailure, TransformSuccess, diff_code
     from libcst.codemod import transform_module as run_transform
-
     from sockethub_codemods.migrate_managed_routes import MigrateManagedRoutesCommand
 
     command = MigrateManagedRoutesCommand(CodemodContext(filename=path))
@@ -348,9 +348,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="GLOB",
         help="skip files/directories whose path (relative to PATH) or name matches; repeatable",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"sockethub-migrate {__version__}"
-    )
+    parser.add_argument("--version", action="version", version=f"sockethub-migrate {__version__}")
     return parser
 
 

@@ -41,7 +41,7 @@ class GatedSend:
             raise self.fail
         self.sent.append(message)
 
-    def texts(self) -> list[str | bytes]:
+    def texts(self) -> list[Any]:
         return [m.get("text", m.get("bytes")) for m in self.sent if m["type"] == "websocket.send"]
 
 
@@ -102,6 +102,19 @@ async def test_each_outbox_writes_its_frames_back_to_back() -> None:
         b.put(f"m{i}")
     await asyncio.sleep(0)
     assert log == [("a", "m0"), ("a", "m1"), ("a", "m2"), ("b", "m0"), ("b", "m1"), ("b", "m2")]
+
+
+async def test_a_burst_beyond_the_bound_in_one_turn_reaches_a_client_that_takes_it() -> None:
+    """A publisher that never yields: once the backlog is half the bound, frames are
+    written at once instead of waiting for the end of the turn (and overflowing)."""
+    outbox, send, overflows = make(max_bytes=100)
+    for i in range(100):
+        outbox.put(f"{i:09d}")  # 1,000 bytes in one turn
+        assert outbox.queued_bytes <= 50
+    await asyncio.sleep(0)
+    assert send.texts() == [f"{i:09d}" for i in range(100)]
+    assert overflows.count == 0
+    assert not outbox.closed
 
 
 async def test_a_frame_larger_than_the_bound_is_accepted_into_an_empty_queue() -> None:
@@ -314,6 +327,16 @@ async def test_drain_writes_what_this_turn_queued() -> None:
     assert send.sent == [text("a"), {"type": "websocket.close", "code": 1000, "reason": ""}]
 
 
+async def test_a_frame_flushed_by_drain_is_not_sent_again_at_the_end_of_the_turn() -> None:
+    outbox, send, _ = make()
+    outbox.put("a")
+    await outbox.drain(timeout=0)  # flushes now; the loop's pass is still due
+    outbox.put("b")
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert send.texts() == ["a", "b"]
+
+
 async def test_drain_of_an_idle_outbox_returns_at_once() -> None:
     outbox, send, _ = make()
     await outbox.drain(timeout=0)
@@ -331,7 +354,7 @@ async def test_a_send_returning_a_plain_awaitable_is_driven_by_a_task() -> None:
         pending.append(future)
         return future
 
-    outbox = Outbox(send, max_bytes=100, policy="close", on_overflow=lambda: None)  # type: ignore[arg-type]
+    outbox = Outbox(send, max_bytes=100, policy="close", on_overflow=lambda: None)
     outbox.put("a")
     outbox.put("b")
     await asyncio.sleep(0)  # "a" is with the writer task, "b" queued behind it

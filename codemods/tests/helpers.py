@@ -7,7 +7,6 @@ import builtins
 import libcst as cst
 from libcst.codemod import CodemodContext, CodemodTest, TransformSuccess, transform_module
 from libcst.metadata import MetadataWrapper, ScopeProvider
-
 from sockethub_codemods.migrate_managed_routes import MigrateManagedRoutesCommand
 
 
@@ -41,8 +40,8 @@ class MigrateTest(CodemodTest):
         before_code = self.make_fixture_data(before)
         after_code = self.make_fixture_data(after)
         cst.parse_module(after_code)  # re-parses
-        self.assertEqual(migrate(after_code), after_code, "a second run must change nothing")
-        self.assertLessEqual(undefined_names(after_code), undefined_names(before_code))
+        assert migrate(after_code) == after_code, "a second run must change nothing"
+        assert undefined_names(after_code) <= undefined_names(before_code)
 
     def unchanged(self, code: str) -> None:
         self.check(code, code)

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from sockethub_codemods import __version__
 from sockethub_codemods.cli import main
 
@@ -60,7 +59,9 @@ def git_init(root: Path) -> None:
     subprocess.run(["git", "init", "-q", str(root)], check=True)
 
 
-def test_migrates_in_place_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_migrates_in_place_and_summarises(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(tmp_path, {"app.py": OLD, "pkg/plain.py": PLAIN, "pkg/flag.py": FLAGGED})
     assert main([str(tmp_path), "--jobs", "1"]) == 0
     assert (tmp_path / "app.py").read_text() == NEW
@@ -79,7 +80,9 @@ def test_migrates_in_place_and_summarises(tmp_path: Path, capsys: pytest.Capture
     assert (tmp_path / "app.py").read_text() == NEW
 
 
-def test_check_writes_nothing_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_check_writes_nothing_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(tmp_path, {"app.py": OLD, "plain.py": PLAIN})
     assert main(["--check", str(tmp_path)]) == 1
     assert (tmp_path / "app.py").read_text() == OLD
@@ -173,7 +176,9 @@ def test_parse_and_decode_errors_are_one_line_and_the_run_goes_on(
     assert len(broken) == 1
     assert broken[0].startswith(f"{tmp_path / 'broken.py'}:3: error: cannot parse: ")
     latin = [line for line in lines if line.startswith(f"{tmp_path / 'latin.py'}:")]
-    assert len(latin) == 1 and latin[0].startswith(f"{tmp_path / 'latin.py'}:2: error: cannot decode")
+    assert len(latin) == 1 and latin[0].startswith(
+        f"{tmp_path / 'latin.py'}:2: error: cannot decode"
+    )
     assert (tmp_path / "a_ok.py").read_text() == NEW
     assert (tmp_path / "z_ok.py").read_text() == NEW
     assert "4 files scanned, 2 changed, 0 flagged (0 TODOs), 2 failed" in err

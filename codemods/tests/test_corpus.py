@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sockethub_codemods.cli import main
 
 from .conftest import CODEMODS_DIR
@@ -57,27 +56,6 @@ def test_cli_migrates_corpus_to_the_expected_output(
 
 
 # ---- the wire half ----
-def _facade_ready() -> bool:
-    try:
-        from sockethub import SocketHub, WebSocketRoute
-    except ImportError:
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            route = WebSocketRoute("/probe")
-            route.channel("probe:{x}")
-        except (AttributeError, NotImplementedError, TypeError):
-            return False
-    return SocketHub is not None
-
-
-needs_facade = pytest.mark.skipif(
-    not _facade_ready(),
-    reason="needs sockethub.SocketHub and the 0.1 managed-mode facade (WebSocketRoute.channel)",
-)
-
-
 def load(path: Path, name: str, *, deprecations_are_errors: bool) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
@@ -211,8 +189,9 @@ LEGACY_CHAT_SCRIPT = Script(
         frames("room:lobby", "say", {"text": "after leave"}),
     ],
     probe=lambda i: frames("room:probe", "say", {"text": f"probe {i}"}),
-    is_probe_reply=lambda f, i: f
-    == frames("room:probe", "sent", {"user": "ann", "text": f"probe {i}"}),
+    is_probe_reply=lambda f, i: (
+        f == frames("room:probe", "sent", {"user": "ann", "text": f"probe {i}"})
+    ),
 )
 
 NOT_FOUND = {"code": 4404, "reason": "Topic not found"}
@@ -220,19 +199,18 @@ NO_EVENT = {"code": 4404, "reason": "Event not found"}
 
 
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The corpus apps and examples/legacy_chat, migrated once by the CLI."""
     tmp_path = tmp_path_factory.mktemp("migrated")
     for name in APPS:
         shutil.copyfile(CORPUS / name, tmp_path / name)
-    if LEGACY_CHAT.exists():
-        target = tmp_path / "examples" / "legacy_chat"
-        target.mkdir(parents=True)
-        shutil.copyfile(LEGACY_CHAT, target / "app.py")
-        # The app serves ../chat/static; point at the real one.
-        (tmp_path / "examples" / "chat").symlink_to(REPO / "examples" / "chat")
-    assert main([str(tmp_path), "--jobs", "1", "--exclude", "chat"]) == 0
-    yield tmp_path
+    target = tmp_path / "examples" / "legacy_chat"
+    target.mkdir(parents=True)
+    shutil.copyfile(LEGACY_CHAT, target / "app.py")
+    # The app serves ../chat/static; point at the real one.
+    (tmp_path / "examples" / "chat").symlink_to(REPO / "examples" / "chat")
+    assert main([str(tmp_path), "--jobs", "1"]) == 0
+    return tmp_path
 
 
 @pytest.fixture(autouse=True)
@@ -278,9 +256,10 @@ def test_migrated_floors_app_runs_on_the_hub(migrated: Path) -> None:
     # The hook got the converted path value (int) and query values, as in 0.1.
     assert ("connect", "acme", 3, "letmein", 5) in app.CALLS
     assert ("connect", "acme", 3, "nope", 10) in app.CALLS
+    # on_exit for the channel still joined, then on_disconnect, with the same values.
+    assert app.CALLS[-2:] == [("leave", "lobby:probe"), ("disconnect", "acme", 3)]
 
 
-@needs_facade
 @pytest.mark.parametrize("name", ["typical_app", "floors_app"])
 def test_corpus_wire_transcripts_match(migrated: Path, name: str) -> None:
     script = {"typical_app": TYPICAL, "floors_app": FLOORS}[name]
@@ -308,12 +287,10 @@ def test_corpus_wire_transcripts_match(migrated: Path, name: str) -> None:
         assert new.CALLS == old.CALLS
 
 
-@pytest.mark.skipif(not LEGACY_CHAT.exists(), reason="examples/legacy_chat is not there")
-@needs_facade
 def test_legacy_chat_example_migrates_and_matches(migrated: Path) -> None:
     migrated_app = migrated / "examples" / "legacy_chat" / "app.py"
     code = migrated_app.read_text()
-    assert "WebSocketRoute(" not in code and "ws_route = SocketHub(\"/ws\")" in code
+    assert "WebSocketRoute(" not in code and 'ws_route = SocketHub("/ws")' in code
     old = load(LEGACY_CHAT, "corpus_legacy_chat_old", deprecations_are_errors=False)
     new = load(migrated_app, "corpus_legacy_chat_new", deprecations_are_errors=True)
     before = run_quietly(old, LEGACY_CHAT_SCRIPT)
@@ -322,7 +299,6 @@ def test_legacy_chat_example_migrates_and_matches(migrated: Path) -> None:
     assert ("refused", "/ws?user=", 4403) in after
 
 
-@pytest.mark.skipif(not LEGACY_CHAT.exists(), reason="examples/legacy_chat is not there")
 def test_migrated_legacy_chat_runs_on_the_hub(migrated: Path) -> None:
     migrated_app = migrated / "examples" / "legacy_chat" / "app.py"
     new = load(migrated_app, "corpus_legacy_chat_new", deprecations_are_errors=True)

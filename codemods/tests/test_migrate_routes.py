@@ -426,7 +426,7 @@ class TestHandler(MigrateTest):
             # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
             async def handler() -> None:
                 print("setting up")
-            """,  # noqa: E501
+            """,
         )
 
     def test_real_work_kept_with_todo_call(self) -> None:
@@ -448,7 +448,7 @@ class TestHandler(MigrateTest):
                 log.info("x")
 
             route = SocketHub("/ws")
-            """,  # noqa: E501
+            """,
         )
 
     def test_handler_used_as_value_blocks(self) -> None:
@@ -465,7 +465,7 @@ class TestHandler(MigrateTest):
             route = WebSocketRoute("/ws")
             # TODO(sockethub-migrate): `route.handler` is used in a way this tool cannot remove safely; `route` stays a deprecated 0.1 WebSocketRoute. SocketHub has no handler: delete it and replace the route by SocketHub by hand.
             h = route.handler(lambda: None)
-            """,  # noqa: E501
+            """,
         )
 
     def test_only_block_in_class_gets_pass(self) -> None:
@@ -533,7 +533,7 @@ class TestHookParameters(MigrateTest):
             @route.on_disconnect
             async def on_disconnect(sock: ISocket, room_id: int, page: int, token: str = "", limit: float = 2.5) -> None:
                 sock.assigns.clear()
-            """,  # noqa: E501
+            """,
             """
             from sockethub import ISocket, SocketHub
 
@@ -582,7 +582,7 @@ class TestHookParameters(MigrateTest):
                 await sock.allow_if(token == "s")
 
             r.on_connect(c)
-            """,  # noqa: E501
+            """,
         )
 
     def test_multiline_and_keyword_only_signatures(self) -> None:
@@ -681,7 +681,7 @@ class TestHookParameters(MigrateTest):
             @r.on_disconnect
             async def d(sock, **params):
                 print(params)
-            """,  # noqa: E501
+            """,
         )
 
     def test_bool_query_param_blocks_route(self) -> None:
@@ -712,7 +712,7 @@ class TestHookParameters(MigrateTest):
             @r.on_connect
             async def c(sock, admin: bool = False):
                 sock.assigns["admin"] = admin
-            """,  # noqa: E501
+            """,
         )
 
     def test_unknown_handler_with_hook_parameters_blocks(self) -> None:
@@ -739,7 +739,7 @@ class TestHookParameters(MigrateTest):
             @r.on_connect
             async def c(sock, token=""):
                 pass
-            """,  # noqa: E501
+            """,
         )
 
 
@@ -771,7 +771,7 @@ class TestComposition(MigrateTest):
             other.channel("o:{x}")
             # TODO(sockethub-migrate): `include_subroutes` became `include`. In 0.1 a route merged at `route`'s own path was a separate route that `route` shadowed, so its channels were unreachable; now they are served on this connection. Keep this line if that is what you meant, else delete it.
             route.include(other)
-            """,  # noqa: E501
+            """,
         )
 
     def test_merge_with_path_prefix_or_hooks_is_flagged(self) -> None:
@@ -794,7 +794,7 @@ class TestComposition(MigrateTest):
             child.channel("c:{x}")
             # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is a path prefix in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand.
             main.merge(child, parent_prefix="/api")
-            """,  # noqa: E501
+            """,
         )
 
     def test_merge_child_with_hooks_is_flagged(self) -> None:
@@ -825,7 +825,7 @@ class TestComposition(MigrateTest):
 
             # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand.
             main.merge(child)
-            """,  # noqa: E501
+            """,
         )
 
     def test_sub_routes_are_flagged(self) -> None:
@@ -844,7 +844,7 @@ class TestComposition(MigrateTest):
             # TODO(sockethub-migrate): `s.sub(...)` makes child routes, which SocketHub does not have; `s` stays a deprecated 0.1 WebSocketRoute until you split it into separate SocketHub routes by hand.
             s.sub("/child")
             s.channel("x:{y}")
-            """,  # noqa: E501
+            """,
         )
 
 
@@ -873,8 +873,8 @@ class TestFormatting(MigrateTest):
         expected = before.replace("sockethub.WebSocketRoute", "sockethub.SocketHub").replace(
             "@route.handler\nasync def h(): return None\n\n", ""
         )
-        self.assertEqual(migrate(before), expected)
-        self.assertEqual(migrate(expected), expected)
+        assert migrate(before) == expected
+        assert migrate(expected) == expected
 
     def test_crlf_line_endings_preserved(self) -> None:
         before = (
@@ -892,10 +892,9 @@ class TestFormatting(MigrateTest):
             "    print(x)\r\n"
         )
         after = migrate(before)
-        self.assertNotIn("\n", after.replace("\r\n", ""))
-        self.assertEqual(
-            after,
-            "from sockethub import SocketHub\r\n"
+        assert "\n" not in after.replace("\r\n", "")
+        assert (
+            after == "from sockethub import SocketHub\r\n"
             "\r\n"
             'r = SocketHub("/r/{x}")\r\n'
             "\r\n"
@@ -903,9 +902,9 @@ class TestFormatting(MigrateTest):
             "async def c(sock):\r\n"
             '    x = int(sock.path_params["x"])\r\n'
             "    # real code\r\n"
-            "    print(x)\r\n",
+            "    print(x)\r\n"
         )
-        self.assertEqual(migrate(after), after)
+        assert migrate(after) == after
 
     def test_todo_not_duplicated_on_second_run(self) -> None:
         code = """
@@ -916,8 +915,8 @@ class TestFormatting(MigrateTest):
             s.channel("x:{y}")
             """
         once = migrate(self.make_fixture_data(code))
-        self.assertEqual(once.count("TODO(sockethub-migrate)"), 1)
-        self.assertEqual(migrate(once), once)
+        assert once.count("TODO(sockethub-migrate)") == 1
+        assert migrate(once) == once
 
 
 def test_typical_app_output_defines_every_name() -> None:
@@ -925,3 +924,191 @@ def test_typical_app_output_defines_every_name() -> None:
     cst.parse_module(out)
     assert undefined_names(out) == set()
     assert "WebSocketRoute" not in out
+
+
+class TestMore(MigrateTest):
+    def test_other_objects_merge_and_handler_untouched(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            hub = WebSocketRoute("/ws")
+            hub.channel("a:{b}")
+            settings = {}.copy()
+            settings.merge(other)
+            logger.handler(record)
+            url.params.merge({"a": 1})
+
+            @bot.handler
+            def on_message(msg):
+                pass
+
+            @bot.on_connect
+            async def hello(client, session):
+                pass
+            """,
+            """
+            from sockethub import SocketHub
+
+            hub = SocketHub("/ws")
+            hub.channel("a:{b}")
+            settings = {}.copy()
+            settings.merge(other)
+            logger.handler(record)
+            url.params.merge({"a": 1})
+
+            @bot.handler
+            def on_message(msg):
+                pass
+
+            @bot.on_connect
+            async def hello(client, session):
+                pass
+            """,
+        )
+
+    def test_optional_query_parameters(self) -> None:
+        self.check(
+            """
+            from typing import Optional
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r")
+
+            @r.handler
+            async def h(page: int | None, name: Optional[str]):
+                pass
+
+            @r.on_connect
+            async def c(sock, page: int | None, name: Optional[str]):
+                print(page, name)
+            """,
+            """
+            from sockethub import SocketHub
+
+            r = SocketHub("/r")
+
+            @r.on_connect
+            async def c(sock):
+                page = int(sock.query_params["page"]) if "page" in sock.query_params else None
+                name = sock.query_params.get("name", None)
+                print(page, name)
+            """,
+        )
+
+    def test_path_convertors(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r/{a:int}/{b:float}/{c:path}/{d:uuid}")
+
+            @r.handler
+            async def h(a: float, b: float, c: str, d: str):
+                pass
+
+            @r.on_connect
+            async def c(sock, a: float, b: float, c: str, d: str):
+                print(a, b, c, d)
+            """,
+            """
+            from sockethub import SocketHub
+
+            r = SocketHub("/r/{a:int}/{b:float}/{c:path}/{d:uuid}")
+
+            @r.on_connect
+            async def c(sock):
+                a = float(sock.path_params["a"])
+                b = sock.path_params["b"]
+                c = sock.path_params["c"]
+                d = sock.path_params["d"]
+                print(a, b, c, d)
+            """,
+        )
+
+    def test_int_annotation_on_float_convertor_blocks(self) -> None:
+        before = """
+            from sockethub import WebSocketRoute
+
+            r = WebSocketRoute("/r/{x:float}")
+
+            @r.handler
+            async def h(x: int):
+                pass
+
+            @r.on_connect
+            async def c(sock, x: int):
+                print(x)
+            """
+        out = migrate(self.make_fixture_data(before))
+        assert "r = WebSocketRoute(" in out and "async def c(sock, x: int):" in out
+        assert "# TODO(sockethub-migrate): `c` parameter `x`: 0.1 converted the {x:float}" in out
+
+    def test_handler_call_inside_a_one_line_suite_blocks(self) -> None:
+        out = migrate(
+            self.make_fixture_data(
+                """
+                from sockethub import WebSocketRoute
+
+                r = WebSocketRoute("/r")
+                r.channel("a:{b}")
+                if True: r.handler(print)
+                """
+            )
+        )
+        assert "r = WebSocketRoute(" in out and "if True: r.handler(print)" in out
+        assert "`r.handler` is used in a way this tool cannot remove safely" in out
+
+
+class TestRoutesFromOtherModules(MigrateTest):
+    def test_handler_and_keyword_hooks_on_an_imported_route_are_flagged(self) -> None:
+        self.check(
+            """
+            from app.routes import ws_route
+            from sockethub import ISocket
+
+            @ws_route.handler
+            async def handler(room: str) -> None:
+                pass
+
+            @ws_route.on_connect
+            async def connect(sock: ISocket, room: str) -> None:
+                print(room)
+
+            @ws_route.on_disconnect
+            async def bye(sock) -> None:
+                pass
+            """,
+            """
+            from app.routes import ws_route
+            from sockethub import ISocket
+
+            # TODO(sockethub-migrate): `ws_route` is not built in this module, so this tool cannot tell whether it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler (SocketHub has none); hooks then read sock.path_params / sock.query_params.
+            @ws_route.handler
+            async def handler(room: str) -> None:
+                pass
+
+            # TODO(sockethub-migrate): `connect` takes keyword parameters, which 0.1 filled from the handler's signature; a SocketHub calls hooks with (sock) only. `ws_route` is built in another module: when it becomes a SocketHub, read them from sock.path_params / sock.query_params here.
+            @ws_route.on_connect
+            async def connect(sock: ISocket, room: str) -> None:
+                print(room)
+
+            @ws_route.on_disconnect
+            async def bye(sock) -> None:
+                pass
+            """,
+        )
+
+    def test_plain_hub_hooks_from_elsewhere_are_not_flagged(self) -> None:
+        self.unchanged(
+            """
+            from app.routes import hub
+            from sockethub import ISocket
+
+            @hub.on_connect
+            async def connect(sock: ISocket, retries: int = 3) -> None:
+                pass
+
+            room = hub.channel("room:{id}")
+            """
+        )

@@ -4,7 +4,7 @@
 * :class:`SocketHub`: channels (``"room:{id}"``), hooks, composition and a pub/sub bus.
 """
 
-from .bus import BusObserver, InMemorySocketBus, PubSubMessage, SocketBus
+from .bus import BusObserver, BusUnavailable, InMemorySocketBus, PubSubMessage, SocketBus
 from .channel import Channel
 from .errors import JoinRefused, RejectError, ReplyError, SockethubDeprecationWarning
 from .hub import HubStats, SocketHub
@@ -17,6 +17,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "BusObserver",
+    "BusUnavailable",
     "Channel",
     "EnvelopeProtocol",
     "HubLimits",

@@ -1,16 +1,17 @@
 """Outbox: a connection's bounded outbound queue.
 
 Every frame to one socket goes through its outbox, so frames leave in the order they
-were produced (replies, errors and broadcasts alike).  ``put`` only queues: the frames a
-socket receives during one turn of the event loop are written together right after it
-(one ``call_soon`` per socket and turn, no task), calling the server's ``send`` directly
-while it completes without waiting, which is the common case (uvicorn only waits when
-the client's TCP buffer is full).  Writing per socket rather than per publish means a
-burst of publishes reaches each client back to back, which costs the server (and the
-client) less than interleaving every socket for every message.  Only when a send has to
-wait does the outbox start a writer task for the rest and let the producer (the bus
-fan-out, another connection's callback) go on.  The queue is bounded in bytes; past the
-bound the overflow policy applies:
+were produced (replies, errors and broadcasts alike).  ``put`` queues: the frames a socket
+receives during one turn of the event loop are written together right after it (one
+callback per turn for all the sockets of the loop, no task), or at once when they add up
+to a large backlog, by calling the server's ``send`` directly while it completes without
+waiting, which is the common case (uvicorn only waits when the client's TCP buffer is
+full).  Writing per socket rather than per publish means a burst of publishes reaches
+each client back to back, which costs the server (and the client) less than
+interleaving every socket for every message.  Only when a send has to wait does the
+outbox start a writer task for the rest and let the producer (the bus fan-out, another
+connection's callback) go on.  The queue is bounded in bytes; past the bound the
+overflow policy applies:
 
 * ``"close"`` (default): drop what is queued, close the socket with 1013 (Try Again
   Later) and end its session;
@@ -21,12 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from types import CoroutineType
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Literal
 
 from starlette.types import Send
+
+from .bus.base import SubscriberGone
 
 __all__ = ["Outbox", "OutboxClosed", "OverflowPolicy"]
 
@@ -35,12 +38,9 @@ logger = logging.getLogger(__name__)
 OverflowPolicy = Literal["close", "drop_oldest"]
 
 
-class OutboxClosed(Exception):
-    """The socket is closed or closing: nothing more can be sent to it."""
-
-
-async def _await(awaitable: Awaitable[None]) -> None:
-    await awaitable
+class OutboxClosed(SubscriberGone):
+    """The socket is closed or closing: nothing more can be sent to it.  (A bus that
+    delivers to a closed socket's callback drops it quietly.)"""
 
 
 class _Resume:
@@ -83,8 +83,10 @@ class Outbox:
         "_bytes",
         "_close_message",
         "_closed",
+        "_dirty",
+        "_eager",
         "_failed",
-        "_flush_handle",
+        "_flusher",
         "_on_overflow",
         "_queue",
         "_send",
@@ -108,9 +110,14 @@ class Outbox:
         self._on_overflow = on_overflow
         self._queue: deque[str | bytes] = deque()
         self._bytes = 0
-        # Invariant: while frames (or the close message) wait, either a flush is scheduled
-        # or the writer task runs, never both.
-        self._flush_handle: asyncio.Handle | None = None
+        # Invariant: while frames (or the close message) wait, either a flush is due
+        # (``_dirty``: this outbox is in its loop's flusher) or the writer task runs.
+        self._dirty = False
+        self._flusher: _Flusher | None = None
+        # A backlog this large is written at once rather than at the end of the turn, so
+        # a long burst from a publisher that never yields reaches a healthy client
+        # instead of counting against the bound.
+        self._eager = min(max_bytes // 2, 64 * 1024)
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self._failed = False
@@ -133,8 +140,9 @@ class Outbox:
         return self._bytes
 
     def put(self, frame: str | bytes) -> None:
-        """Queue ``frame`` (it is written at the end of this turn of the event loop);
-        raise :class:`OutboxClosed` if closed.  Never blocks, never raises a send error.
+        """Queue ``frame`` (it is written at the end of this turn of the event loop, or
+        now if the backlog is large); raise :class:`OutboxClosed` if closed.  Never
+        blocks, never raises a send error.
 
         The bound applies to what is queued: a single frame larger than ``max_bytes`` is
         still accepted into an empty queue."""
@@ -146,8 +154,12 @@ class Outbox:
             return
         queue.append(frame)
         self._bytes += size
-        if self._writer is None and self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+        if self._writer is None:
+            if not self._dirty:
+                self._dirty = True
+                (self._flusher or self._bind()).add(self)
+            if self._bytes >= self._eager:
+                self._flush()
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Send a close frame after everything already queued; no more frames after it."""
@@ -155,15 +167,13 @@ class Outbox:
             return
         self._closed = True
         self._close_message = {"type": "websocket.close", "code": code, "reason": reason or ""}
-        if self._writer is None and self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+        if self._writer is None and not self._dirty:
+            self._dirty = True
+            (self._flusher or self._bind()).add(self)
 
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for queued frames to leave, then drop them."""
-        handle = self._flush_handle
-        if handle is not None:
-            handle.cancel()
-            self._flush()
+        self._flush()  # what this turn queued: now, not at the end of the turn
         writer = self._writer
         if writer is None:
             return
@@ -201,66 +211,50 @@ class Outbox:
         self._on_overflow()
         return False
 
-    def _message(self, item: Any) -> Any:
-        if isinstance(item, str):
-            return {"type": "websocket.send", "text": item}
-        if isinstance(item, bytes):
-            return {"type": "websocket.send", "bytes": item}
-        return item
+    def _bind(self) -> _Flusher:
+        flusher = self._flusher = _Flusher.current()
+        return flusher
 
     def _flush(self) -> None:
-        """Write what is queued by running the server's send right here, frame after
-        frame; hand the rest to a writer task as soon as one send has to wait."""
-        self._flush_handle = None
+        """Write what is queued by running the writing coroutine right here; if one send
+        has to wait, a writer task takes the coroutine over from where it stopped.  Does
+        nothing unless a flush is due (the flusher may call it after ``drain`` did)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        coro = self._write_all()
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
+            return  # everything went out without waiting: the common case
+        self._writer = asyncio.get_running_loop().create_task(self._resume(coro, yielded))
+
+    async def _write_all(self) -> None:
+        """Send queued frames, then the close message, until none is left.  One coroutine
+        for the whole queue: a send that completes at once costs no exception."""
         queue = self._queue
         send = self._send
-        while True:
-            if queue:
-                item = queue.popleft()
-                self._bytes -= len(item)
-                if type(item) is str:
-                    message: Any = {"type": "websocket.send", "text": item}
-                else:
-                    message = {"type": "websocket.send", "bytes": item}
-            elif self._close_message is not None:
-                message, self._close_message = self._close_message, None
-            else:
-                return
-            coro = send(message)
-            if type(coro) is not CoroutineType and not isinstance(coro, Coroutine):
-                # An awaitable object: let a task drive it.
-                self._writer = asyncio.get_running_loop().create_task(
-                    self._write(_await(coro), None)
-                )
-                return
-            try:
-                yielded = coro.send(None)
-            except StopIteration:
-                continue
-            except Exception as exc:
-                self._fail(exc)
-                return
-            self._writer = asyncio.get_running_loop().create_task(self._write(coro, yielded))
-            return
-
-    async def _write(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+        message: Any
         try:
-            await _Resume(coro, yielded)
             while True:
-                queue = self._queue
-                item: Any
                 if queue:
                     item = queue.popleft()
                     self._bytes -= len(item)
+                    if type(item) is str:
+                        message = {"type": "websocket.send", "text": item}
+                    else:
+                        message = {"type": "websocket.send", "bytes": item}
                 elif self._close_message is not None:
-                    item, self._close_message = self._close_message, None
+                    message, self._close_message = self._close_message, None
                 else:
-                    break
-                await self._send(self._message(item))
-        except asyncio.CancelledError:
-            raise
+                    return
+                await send(message)
         except Exception as exc:
             self._fail(exc)
+
+    async def _resume(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+        try:
+            await _Resume(coro, yielded)
         finally:
             self._writer = None
 
@@ -273,3 +267,44 @@ class Outbox:
             self._queue.clear()
         self._bytes = 0
         self._close_message = None
+
+
+class _Flusher:
+    """Flushes, once per turn of one event loop, every outbox that got frames during it.
+
+    One ``call_soon`` per turn for all of them instead of one per outbox: a fan-out to N
+    sockets costs a list append per socket, then a pass over the list.
+    """
+
+    __slots__ = ("_loop", "_pending", "_scheduled")
+
+    _local = threading.local()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[Outbox] = []
+        self._scheduled = False
+
+    @classmethod
+    def current(cls) -> _Flusher:
+        """The flusher of the running loop (one per loop; loops are per thread)."""
+        loop = asyncio.get_running_loop()
+        flusher: _Flusher | None = getattr(cls._local, "flusher", None)
+        if flusher is None or flusher._loop is not loop:
+            flusher = cls._local.flusher = cls(loop)
+        return flusher
+
+    def add(self, outbox: Outbox) -> None:
+        self._pending.append(outbox)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        for outbox in pending:
+            try:
+                outbox._flush()
+            except Exception:  # pragma: no cover - _flush handles send errors itself
+                logger.exception("outbox flush failed")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
-from .bus.base import BusMessage, MessageError, PubSubMessage
+from .bus.base import BusMessage, BusUnavailable, MessageError, PubSubMessage
 from .channel import Channel
 from .errors import FrameError, JoinRefused, RejectError, ReplyError
 from .handshake import refuse
@@ -422,6 +422,11 @@ class Session:
         self, exc: Exception, inbound: Inbound, what: str, join_ref: str | None
     ) -> None:
         hub = self.hub
+        if isinstance(exc, BusUnavailable):
+            # Not a bug of the app's: the broker is away.  The client may retry later.
+            logger.warning("%s on topic %r: bus unavailable: %s", what, inbound.topic, exc)
+            self._put(self.protocol.error(4503, "Service unavailable", inbound))
+            return
         hub.stats.callback_errors += 1
         if isinstance(exc, TimeoutError):
             logger.error("%s timed out for topic %r on %s", what, inbound.topic, self.sock)

@@ -2,7 +2,8 @@
 
 Configuration comes from the environment so that several processes can share one Redis:
 ``SOCKETHUB_REDIS_URL`` (required) and ``SOCKETHUB_REDIS_PREFIX``.  Clients join
-``room:{id}`` and send ``say``: the payload is published to the room, sender included.
+``room:{id}`` and send ``say``: the payload is published to the room, sender included
+(``say_to_others``: sender excluded).
 ``GET /health`` answers 200 with the bus's health when it is healthy, 503 otherwise.
 """
 
@@ -37,6 +38,11 @@ async def join(params: dict[str, str], sock: ISocket) -> None:
 @room.on_receive("say")
 async def say(payload: Any, sock: ISocket) -> None:
     await sock.publish(payload)
+
+
+@room.on_receive("say_to_others")
+async def say_to_others(payload: Any, sock: ISocket) -> None:
+    await sock.publish(payload, exclude_self=True)
 
 
 async def health(request: Request) -> JSONResponse:

@@ -1,7 +1,8 @@
 """End to end: two uvicorn processes share one redis-server; real websockets clients.
 
 A client on process A publishes; clients on A and on B each receive it exactly once.
-Then redis-server is killed and restarted on the same port while every client stays
+``exclude_self`` leaves out only the sender, whichever process the others are on.  Then
+redis-server is killed and restarted on the same port while every client stays
 connected: publishing fails meanwhile (the caller gets the error frame), and once both
 processes report a healthy bus again, delivery resumes in both directions.
 """
@@ -105,10 +106,20 @@ async def test_two_processes_share_a_topic_and_survive_a_redis_restart(
             await everyone_receives("a1", {"n": 2})
             await everyone_receives("b2", {"n": 3, "from": "B"})
 
+            # exclude_self across processes: everyone but the sender, then a barrier
+            # message shows the sender's next frame is not its own.
+            await clients["b1"].send(
+                json.dumps({"topic": TOPIC, "event": "say_to_others", "payload": "not b1"})
+            )
+            for name in ("a1", "a2", "b2"):
+                frame = await recv(clients[name])
+                assert frame["payload"] == "not b1", (name, frame)
+            await everyone_receives("a1", {"n": "barrier"})
+
             # Redis goes away.  Clients stay connected; publishing fails to the caller.
             redis_server.kill()
             error = await request(clients["a2"], "say", {"n": "lost"}, "during-outage")
-            assert error.get("code") == 4500, error  # the hub surfaced BusUnavailable
+            assert error.get("code") == 4503, error  # the hub surfaced BusUnavailable
             assert error.get("ref") == "during-outage"
             health = await http.get(f"http://127.0.0.1:{port_a}/health")
             assert health.status_code == 503

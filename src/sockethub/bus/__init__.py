@@ -5,13 +5,14 @@ reference semantics; ``sockethub.bus.redis.RedisSocketBus`` (extra ``sockethub[r
 spans processes.
 """
 
-from .base import BusCallback, BusMessage, MessageError, PubSubMessage, SocketBus
+from .base import BusCallback, BusMessage, BusUnavailable, MessageError, PubSubMessage, SocketBus
 from .memory import BusObserver, InMemorySocketBus
 
 __all__ = [
     "BusCallback",
     "BusMessage",
     "BusObserver",
+    "BusUnavailable",
     "InMemorySocketBus",
     "MessageError",
     "PubSubMessage",

@@ -10,7 +10,31 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["BusCallback", "BusMessage", "MessageError", "PubSubMessage", "SocketBus"]
+__all__ = [
+    "BusCallback",
+    "BusUnavailable",
+    "BusMessage",
+    "MessageError",
+    "PubSubMessage",
+    "SocketBus",
+    "SubscriberGone",
+]
+
+
+class BusUnavailable(ConnectionError):
+    """The bus cannot reach its broker, so a publish (or subscribe) was refused.
+
+    Raised by backends that depend on a service (``RedisSocketBus`` when Redis is
+    unreachable or the bus is reconnecting).  Nothing was queued and nothing will be
+    retried.  A hub answers a message whose callback hit it with
+    ``{"code": 4503, "reason": "Service unavailable"}`` and keeps the connection.
+    """
+
+
+class SubscriberGone(Exception):
+    """Raised by a subscriber callback whose consumer is gone (the hub's, once its socket
+    is closed).  The bus drops the callback, as for any exception, but quietly: this is
+    how a closed connection leaves a topic between its close and its clean-up."""
 
 
 class MessageError(Exception):

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .base import BusCallback, BusMessage, MessageError, PubSubMessage, SocketBus
+from .base import BusCallback, BusMessage, MessageError, PubSubMessage, SocketBus, SubscriberGone
 
 __all__ = ["BusObserver", "InMemorySocketBus"]
 
@@ -129,6 +129,11 @@ class InMemorySocketBus(SocketBus):
                     await pending
             except MessageError:
                 raise
+            except SubscriberGone:
+                logger.debug("bus: dropping subscriber %r of topic %r: gone", callback, topic)
+                self.dropped_subscribers += 1
+                self.remove(topic, callback)
+                continue
             except Exception:
                 logger.warning(
                     "bus: dropping subscriber %r of topic %r: it raised during delivery",

@@ -40,7 +40,9 @@ Delivery
     subscribers of the publishing process get it when it comes back from Redis, like
     everyone else's.  ``await subscribe(...)`` returns once Redis confirmed the
     subscription (bounded by ``subscribe_timeout``), so a publish that starts after
-    ``subscribe`` returned reaches the new subscriber, outage aside.
+    ``subscribe`` returned reaches the new subscriber, outage aside.  Messages that
+    arrived together are delivered back to back in one turn of the event loop, so the
+    hub's per-socket outboxes can write them in one go.
 
 Ordering
     Redis executes the ``PUBLISH``\\ es of a channel one at a time and pushes them to every
@@ -83,8 +85,10 @@ Health and supervision
     ``health_check_interval`` seconds; no reply within another interval counts as a lost
     connection (a half-open TCP connection is detected this way).  Any unexpected
     exception inside the listener is logged with its traceback and the listener
-    reconnects; if the listener task itself ends while the bus is running, it is
-    restarted.  Subscriber callbacks run on the listener task: a coroutine callback
+    reconnects; if the listener task itself dies of an exception, it is restarted.  If
+    something outside cancels it (an event loop shutting down without ``close()``), the
+    bus logs an error and reports itself down rather than start a task on a dying loop.
+    Subscriber callbacks run on the listener task: a coroutine callback
     delays every topic of its process while it runs (the hub's callbacks never suspend).
 """
 
@@ -109,7 +113,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from .base import BusCallback, BusMessage, MessageError, SocketBus
+from .base import BusCallback, BusMessage, BusUnavailable, MessageError, SocketBus
 from .memory import BusObserver, InMemorySocketBus
 
 __all__ = ["BusUnavailable", "RedisBusHealth", "RedisSocketBus"]
@@ -121,15 +125,6 @@ BusState = Literal["stopped", "connecting", "up", "down", "closed"]
 # A remembered exclusion is dropped after this long or beyond this many (oldest first).
 _EXCLUDE_TTL = 60.0
 _EXCLUDE_MAX = 100_000
-
-
-class BusUnavailable(ConnectionError):
-    """The bus cannot reach its broker, so a publish was refused.
-
-    Raised by :meth:`RedisSocketBus.publish` when Redis is unreachable or the bus is
-    reconnecting.  Nothing was queued and nothing will be retried.  (If the connection
-    broke while the ``PUBLISH`` was in flight, Redis may still have delivered it.)
-    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,8 +269,9 @@ class RedisSocketBus(SocketBus):
 
         Returns once Redis accepted the message; delivery (local included) follows
         asynchronously.  Raises :class:`TypeError` if ``payload`` is not
-        JSON-serialisable and :class:`BusUnavailable` if Redis is unreachable or the bus
-        is reconnecting; in both cases nothing was published.
+        JSON-serialisable (nothing was sent) and :class:`BusUnavailable` if Redis is
+        unreachable or the bus is reconnecting (nothing was published, unless the
+        connection broke while the ``PUBLISH`` was in flight).
         """
         self._check_running("publish")
         body: dict[str, Any] = {"e": event, "p": payload}
