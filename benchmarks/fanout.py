@@ -1,7 +1,7 @@
 """Fan-out benchmark: SocketHub vs a hand-written Starlette loop vs broadcaster (issue 4).
 
-    PYTHONPATH=src:. .venv/bin/python -m benchmarks.fanout            # full run, ~5 min
-    PYTHONPATH=src:. .venv/bin/python -m benchmarks.fanout --quick    # ~1 min
+    PYTHONPATH=src:. .venv/bin/python -m benchmarks.fanout            # full run, ~6 min
+    PYTHONPATH=src:. .venv/bin/python -m benchmarks.fanout --quick    # ~2 min
 
 For each uvicorn WebSocket implementation (``--ws``), one uvicorn process serves the three
 servers of :mod:`benchmarks._fanout_server`; this process runs the clients (real
@@ -66,7 +66,7 @@ FULL = Plan(
     workloads=((20, 4, False), (20, 4, True)),
     size=64,
     stall_n=100,
-    stall_rounds=2,
+    stall_rounds=4,
     stall_messages=400,
     stall_size=16 * 1024,
     stall_batch=4,

@@ -64,17 +64,25 @@ class FileResult:
 
 
 def _flags(code: str) -> list[tuple[int, str]]:
-    return [
-        (number, line.strip().lstrip("# ").strip())
-        for number, line in enumerate(code.splitlines(), start=1)
-        if TODO_MARKER in line
-    ]
+    """(line, text) of every ``# TODO(sockethub-migrate)`` comment (not strings) in ``code``."""
+    found: list[tuple[int, str]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.COMMENT and TODO_MARKER in token.string:
+                found.append((token.start[0], token.string.lstrip("# ").strip()))
+    except (tokenize.TokenError, SyntaxError):
+        return [
+            (number, line.strip().lstrip("# ").strip())
+            for number, line in enumerate(code.splitlines(), start=1)
+            if line.lstrip().startswith("#") and TODO_MARKER in line
+        ]
+    return found
 
 
 def _error_line(path: str, exc: BaseException, data: bytes) -> str:
     """One line: ``file:line: what``. Never a traceback."""
     line = 1
-    what = f"{type(exc).__name__}: {exc}"
+    what = f"internal error, please report it: {type(exc).__name__}: {exc}"
     raw_line = getattr(exc, "raw_line", None)
     if isinstance(exc, UnicodeDecodeError):
         line = data.count(b"\n", 0, exc.start) + 1
@@ -395,6 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb = "migrated" if write else "would migrate"
     for result in changed:
         print(f"{verb} {result.path}", file=err)
+    if not write and any(r.changed for r in flagged):
+        print("(TODO line numbers are those of the migrated files)", file=err)
     for result in flagged:
         for line, text in result.flags:
             print(f"{result.path}:{line}: {text}", file=err)

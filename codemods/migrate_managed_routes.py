@@ -834,8 +834,10 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     and self._param_used(param)
                 ):
                     todos.append(
-                        f"0.1 refused the connection before on_connect when query parameter "
-                        f"{name!r} was missing or invalid; now the lookup below raises instead."
+                        f"0.1 refused the connection before on_connect (HTTP 400 or close "
+                        f"1008) when query parameter {name!r} was missing or invalid; now the "
+                        "lookup below raises, an error in on_connect. Check it first with "
+                        "sock.allow_if(...) if clients rely on that answer."
                     )
             if why is not None:
                 return f"`{hook.name.value}` parameter `{name}`: {why}"
@@ -931,7 +933,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     f"not converted to `{label}.include(...)`: {reason}. In 0.1 `{use.attr}` "
                     "copied whole routes (own paths and hooks, parent_prefix a path prefix); "
                     "SocketHub.include(*hubs, parent_prefix=...) copies only channels onto "
-                    "this connection with a topic prefix. Migrate these routes by hand.",
+                    "this connection with a topic prefix. Migrate these routes by hand "
+                    "(Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).",
                 )
         for parent_key, use in sites:
             if parent_key in candidates - blocked and use.call is not None:

@@ -313,3 +313,23 @@ def test_without_libcst_says_how_to_install(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert 'pip install "sockethub[codemod]"' in proc.stderr
+
+
+def test_only_todo_comments_are_reported_not_strings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        {
+            "notes.py": (
+                "import sockethub\n"
+                'MARKER = "# TODO(sockethub-migrate): in a string, not a comment"\n'
+                "# TODO(sockethub-migrate): left by an earlier run\n"
+            )
+        },
+    )
+    assert main([str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'notes.py'}:3: TODO(sockethub-migrate): left by an earlier run" in err
+    assert ":2: " not in err
+    assert "1 file scanned, 0 changed, 1 flagged (1 TODO), 0 failed" in err

@@ -576,7 +576,7 @@ class TestHookParameters(MigrateTest):
 
             r = SocketHub("/r/{room_id:int}")
 
-            # TODO(sockethub-migrate): 0.1 refused the connection before on_connect when query parameter 'token' was missing or invalid; now the lookup below raises instead.
+            # TODO(sockethub-migrate): 0.1 refused the connection before on_connect (HTTP 400 or close 1008) when query parameter 'token' was missing or invalid; now the lookup below raises, an error in on_connect. Check it first with sock.allow_if(...) if clients rely on that answer.
             async def c(sock):
                 token = sock.query_params["token"]
                 await sock.allow_if(token == "s")
@@ -792,7 +792,7 @@ class TestComposition(MigrateTest):
             child = WebSocketRoute("/child")
             main.channel("m:{x}")
             child.channel("c:{x}")
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is a path prefix in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand.
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is a path prefix in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
             main.merge(child, parent_prefix="/api")
             """,
         )
@@ -823,7 +823,7 @@ class TestComposition(MigrateTest):
             async def c(sock):
                 pass
 
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand.
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
             main.merge(child)
             """,
         )
