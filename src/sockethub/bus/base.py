@@ -12,8 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "BusCallback",
-    "BusUnavailable",
     "BusMessage",
+    "BusUnavailable",
     "MessageError",
     "PubSubMessage",
     "SocketBus",
