@@ -213,11 +213,16 @@ class SocketHub(RouteBase):
         Pass it as ``Starlette(lifespan=hub.lifespan)``, or enter it from your own
         lifespan: ``async with hub.lifespan(app): yield``.
         """
-        await self.bus.start()
+        # A bus written to the protocol without subclassing it may lack the no-op defaults.
+        start = getattr(self.bus, "start", None)
+        close = getattr(self.bus, "close", None)
+        if start is not None:
+            await start()
         try:
             yield
         finally:
-            await self.bus.close()
+            if close is not None:
+                await close()
 
     # -- serving ------------------------------------------------------------------------------
 

@@ -5,7 +5,15 @@ reference semantics; ``sockethub.bus.redis.RedisSocketBus`` (extra ``sockethub[r
 spans processes.
 """
 
-from .base import BusCallback, BusMessage, BusUnavailable, MessageError, PubSubMessage, SocketBus
+from .base import (
+    BusCallback,
+    BusMessage,
+    BusUnavailable,
+    MessageError,
+    PubSubMessage,
+    SocketBus,
+    SubscriberGone,
+)
 from .memory import BusObserver, InMemorySocketBus
 
 __all__ = [
@@ -17,4 +25,5 @@ __all__ = [
     "MessageError",
     "PubSubMessage",
     "SocketBus",
+    "SubscriberGone",
 ]
