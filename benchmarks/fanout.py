@@ -25,9 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -37,6 +35,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks._fanout_client import Result, StalledClient, open_group, run
+from benchmarks._uvicorn import uvicorn_server
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("hub", "base", "bcast")
@@ -85,57 +84,13 @@ QUICK = Plan(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def server(ws: str) -> Iterator[tuple[int, int]]:
     """uvicorn serving ``_fanout_server:app`` with ``--ws ws`` in a child process."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "benchmarks._fanout_server:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws",
-            ws,
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--backlog",
-            "4096",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn --ws {ws} exited with {proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield port, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with uvicorn_server(
+        "benchmarks._fanout_server:app", ws=ws, args=("--no-access-log", "--backlog", "4096")
+    ) as running:
+        yield running
 
 
 # -- the throughput table ----------------------------------------------------------------

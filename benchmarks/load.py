@@ -13,25 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from websockets.asyncio.client import connect
 
+from benchmarks._uvicorn import uvicorn_server
+
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:
@@ -41,44 +32,12 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def start(app: str, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            f"benchmarks._load_apps:{app}",
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-            "--ws",
-            "websockets-sansio",
-            "--log-level",
-            "warning",
-            "--ws-ping-interval",
-            "0",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"},
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{app} did not start")
-
-
 async def measure(app: str, connections: int, seconds: float) -> dict[str, float]:
-    port = free_port()
-    proc = start(app, port)
-    try:
+    with uvicorn_server(
+        f"benchmarks._load_apps:{app}", ws="websockets-sansio", args=("--ws-ping-interval", "0")
+    ) as (port, pid):
         await asyncio.sleep(1.0)
-        idle = rss_kib(proc.pid)
+        idle = rss_kib(pid)
         conns = []
         for i in range(connections):
             ws = await connect(f"ws://127.0.0.1:{port}/ws", ping_interval=None, max_queue=None)
@@ -87,7 +46,7 @@ async def measure(app: str, connections: int, seconds: float) -> dict[str, float
         for ws in conns:
             await ws.recv()  # the join acknowledgement
         await asyncio.sleep(1.0)
-        joined = rss_kib(proc.pid)
+        joined = rss_kib(pid)
         interval = 0.5
         count = max(1, int(seconds / interval))
         received = [0] * connections
@@ -109,7 +68,7 @@ async def measure(app: str, connections: int, seconds: float) -> dict[str, float
         await asyncio.wait(readers, timeout=seconds + 30)
         for task in readers:
             task.cancel()
-        end = rss_kib(proc.pid)
+        end = rss_kib(pid)
         for ws in conns:
             await ws.close()
         return {
@@ -118,9 +77,6 @@ async def measure(app: str, connections: int, seconds: float) -> dict[str, float
             "expected": float(count * connections),
             "lost": float(count * connections - sum(received)),
         }
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def main() -> None:

@@ -12,7 +12,6 @@ machine the test is skipped with a reason saying what to install.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -20,6 +19,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from tests.support import free_port, require
 
 __all__ = ["RedisServer", "find_redis_server", "free_port", "require_redis_server"]
 
@@ -36,21 +37,10 @@ def find_redis_server() -> str | None:
 
 def require_redis_server() -> str:
     """Return the binary's path; fail under CI, skip elsewhere, when it is missing."""
-    import pytest
-
     binary = find_redis_server()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{_MISSING}. CI is set, so this is an error, not a skip.")
-        pytest.skip(_MISSING)
+    require(binary is not None, _MISSING)
+    assert binary is not None
     return binary
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ping(port: int, timeout: float = 0.5) -> bool:

@@ -17,6 +17,18 @@ import uvicorn
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def require(available: bool, reason: str) -> None:
+    """Skip the test with ``reason`` when a system tool it needs is missing, except in CI
+    (``CI`` set), where a missing tool means a broken install: then the test fails."""
+    if available:
+        return
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

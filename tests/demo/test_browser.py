@@ -11,7 +11,6 @@ install it (``apt-get install chromium``).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support import free_port, require
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -38,12 +39,6 @@ WAIT_MS = 15_000  # how long a page may take to show an expected state
 RECONNECT_WAIT_MS = 40_000  # the page's backoff tops out at 15 s between attempts
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DemoServer:
@@ -107,12 +102,10 @@ def demo() -> Iterator[DemoServer]:
 
 
 def require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must install it", pytrace=False)
-    pytest.skip(reason)
+    require(
+        CHROMIUM.exists(),
+        f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+    )
 
 
 def test_two_people_chat_and_survive_a_server_restart(demo: DemoServer) -> None:
