@@ -238,7 +238,7 @@ class Session:
                 inbound = protocol.decode(frame)
             except FrameError as exc:
                 logger.info("malformed frame on %s: %s", self.sock, exc.reason)
-                outbox.put(protocol.error(exc.code, exc.reason, Inbound("", "", None, exc.ref)))
+                self._put(protocol.error(exc.code, exc.reason, Inbound("", "", None, exc.ref)))
                 continue
             await self._handle(inbound)
 
@@ -246,29 +246,28 @@ class Session:
 
     async def _handle(self, inbound: Inbound) -> None:
         protocol = self.protocol
-        outbox = self.outbox
-        assert outbox is not None
         topic = inbound.topic
         if topic == protocol.control_topic:
             frame = protocol.control(inbound)
             if frame is not None:
-                outbox.put(frame)
+                self._put(frame)
             return
         event = inbound.event
         joined = self.joined.get(topic)
         if event == protocol.join_event:
             await self._join(inbound, joined)
             return
-        if joined is None or (inbound.join_ref is not None and inbound.join_ref != joined.join_ref):
-            if joined is None or protocol.control_topic is None:
-                outbox.put(protocol.error(4404, "Topic not found", inbound))
-            return  # Phoenix: a message for a stale join is ignored
+        if joined is None:
+            self._put(protocol.error(4404, "Topic not found", inbound))
+            return
+        if inbound.join_ref is not None and inbound.join_ref != joined.join_ref:
+            return  # a message for a stale join (Phoenix) is ignored
         if event == protocol.leave_event:
             await self._leave(inbound, joined)
             return
         callback = joined.channel.events.get(event)
         if callback is None:
-            outbox.put(protocol.error(4404, "Event not found", inbound))
+            self._put(protocol.error(4404, "Event not found", inbound))
             return
         sock = self.sock
         sock.topic = topic
