@@ -18,8 +18,9 @@ dispatch (``session.py``); this module only translates the 0.1 conventions:
   location is the app's line (never a line of sockethub) and whose message starts with
   :data:`MESSAGE_PREFIX`.
 
-Removing managed mode in 0.3 means deleting this module, the ``ManagedModeFacade`` base
-and ``WSManagedEndpoint`` import in ``websocket.py``, and the re-export in ``__init__.py``.
+Removing managed mode in 0.3 means deleting this module and the ``ManagedModeFacade`` base
+and ``WSManagedEndpoint`` import in ``websocket.py`` (the warning category lives in
+``errors.py`` and stays, so filters that name it keep importing).
 """
 
 from __future__ import annotations
