@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient, WebSocketTestSession
-from starlette.websockets import WebSocketDisconnect
 
 from sockethub import (
     BusObserver,
@@ -45,6 +44,7 @@ from sockethub import (
 )
 from sockethub.bus import BusCallback
 from sockethub.protocols.envelope import EnvelopeProtocol
+from tests.endings import ENDINGS, Ending
 
 from .hub.helpers import TOPIC_NOT_FOUND, frame, probe, send
 
@@ -207,43 +207,6 @@ def test_leave_unsubscribes_and_nothing_arrives_after_it(room: Room) -> None:
 # -- every ending unsubscribes and frees the callback ----------------------------------
 
 
-def client_closes(room: Room, ws: WebSocketTestSession) -> None:
-    ws.close(1000)
-
-
-def network_drops(room: Room, ws: WebSocketTestSession) -> None:
-    ws.close(1006)
-
-
-def server_closes(room: Room, ws: WebSocketTestSession) -> None:
-    send(ws, "room:1", "close")
-    with pytest.raises(WebSocketDisconnect) as info:
-        ws.receive_text()
-    assert info.value.code == 4000
-
-
-def error_policy_closes(room: Room, ws: WebSocketTestSession) -> None:
-    send(ws, "room:1", "boom")
-    with pytest.raises(WebSocketDisconnect) as info:
-        ws.receive_text()
-    assert info.value.code == 1011
-
-
-def server_task_cancelled(room: Room, ws: WebSocketTestSession) -> None:
-    send(ws, "room:1", "block")
-    assert room.blocked.wait(10)
-    # Leaving the context now: TestClient cancels the server task mid-callback.
-
-
-ENDINGS: list[Callable[[Room, WebSocketTestSession], None]] = [
-    client_closes,
-    network_drops,
-    server_closes,
-    error_policy_closes,
-    server_task_cancelled,
-]
-
-
 class _TracebackAsText(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info:
@@ -272,7 +235,7 @@ def logs_not_kept() -> Iterator[None]:
 @pytest.mark.usefixtures("logs_not_kept")
 @pytest.mark.parametrize("ending", ENDINGS, ids=lambda f: f.__name__)
 def test_every_ending_unsubscribes_and_frees_the_callback_of_that_socket_only(
-    ending: Callable[[Room, WebSocketTestSession], None],
+    ending: Ending,
 ) -> None:
     room = Room(error_policy="close")
     bus = room.bus
@@ -283,7 +246,7 @@ def test_every_ending_unsubscribes_and_frees_the_callback_of_that_socket_only(
             join(ws, "room:1")
             join(ws, "room:2")
             assert room.topics() == {"room:1": 2, "room:2": 1}
-            ending(room, ws)
+            ending(room.blocked, ws)
         assert room.topics() == {"room:1": 1}
         assert bus.subscription_count == 1
         gc.collect()

@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.types import Message, Scope
-from starlette.websockets import WebSocketDisconnect
 
 from sockethub import ISocket, SocketHub
+from tests.endings import ENDINGS, Ending
 
 from .helpers import app_for, probe, send
 
@@ -80,59 +79,16 @@ class Recorder:
         assert self.hub.stats.connections == 0
 
 
-def client_closes(rec: Recorder, ws: WebSocketTestSession) -> None:
-    ws.close(1000)
-
-
-def network_drops(rec: Recorder, ws: WebSocketTestSession) -> None:
-    ws.close(1006)
-
-
-def client_context_exits(rec: Recorder, ws: WebSocketTestSession) -> None:
-    pass  # TestClient sends a close and cancels the server task
-
-
-def server_closes(rec: Recorder, ws: WebSocketTestSession) -> None:
-    send(ws, "room:1", "close")
-    with pytest.raises(WebSocketDisconnect) as info:
-        ws.receive_text()
-    assert (info.value.code, info.value.reason) == (4000, "Bye")
-
-
-def callback_fails_with_policy_close(rec: Recorder, ws: WebSocketTestSession) -> None:
-    send(ws, "room:1", "boom")
-    with pytest.raises(WebSocketDisconnect) as info:
-        ws.receive_text()
-    assert info.value.code == 1011
-
-
-def server_task_cancelled(rec: Recorder, ws: WebSocketTestSession) -> None:
-    send(ws, "room:1", "block")
-    assert rec.blocked.wait(10)
-    # Leaving the context now: the close frame waits behind the blocked callback, and
-    # TestClient cancels the server task.
-
-
-ENDINGS: list[Callable[[Recorder, WebSocketTestSession], None]] = [
-    client_closes,
-    network_drops,
-    client_context_exits,
-    server_closes,
-    callback_fails_with_policy_close,
-    server_task_cancelled,
-]
-
-
 @pytest.mark.parametrize("ending", ENDINGS, ids=lambda f: f.__name__)
 def test_exits_then_disconnect_however_the_connection_ends(
-    ending: Callable[[Recorder, WebSocketTestSession], None],
+    ending: Ending,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     rec = Recorder(error_policy="close")
     with TestClient(app_for(rec.hub)) as client:
         with client.websocket_connect("/ws") as ws:
             rec.join_all(ws)
-            ending(rec, ws)
+            ending(rec.blocked, ws)
         # Leaving the context raised nothing: nothing from clean-up escaped.
         rec.assert_cleaned_up()
     # The raising exit hook was logged, and did not stop the others.
