@@ -282,7 +282,46 @@ async def test_close_when_idle_sends_the_close_frame_after_the_turn() -> None:
         outbox.put("a")
     outbox.close(1000)  # a second close is ignored
     await asyncio.sleep(0)
+    assert send.sent == []  # the close goes out from the writer task, a turn later
+    await settle(send, outbox)
     assert send.sent == [{"type": "websocket.close", "code": 4000, "reason": "bye"}]
+
+
+async def test_the_close_frame_is_sent_from_a_task() -> None:
+    """Frames are written from an event-loop callback, but the close message is sent from
+    a task: uvicorn's ``websockets`` implementation closes under ``asyncio.timeout()``,
+    which raises outside a task (the client would see 1006 instead of the code)."""
+    tasks: list[asyncio.Task[Any] | None] = []
+
+    async def send(message: Any) -> None:
+        if message["type"] == "websocket.close":
+            tasks.append(asyncio.current_task())
+            async with asyncio.timeout(1):
+                await asyncio.sleep(0)
+
+    outbox = Outbox(send, max_bytes=1 << 20, policy="close", on_overflow=lambda: None)
+    outbox.put("a")
+    outbox.close(4000, "bye")
+    await asyncio.sleep(0)  # the flusher runs: an event-loop callback, not a task
+    await outbox.drain(timeout=10)
+    assert len(tasks) == 1 and tasks[0] is not None
+    assert not outbox.failed
+
+
+async def test_a_frame_that_is_not_utf8_is_dropped_not_the_client() -> None:
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        if "text" in message:
+            message["text"].encode("utf-8")  # what a server does before writing
+        sent.append(message)
+
+    outbox = Outbox(send, max_bytes=1 << 20, policy="close", on_overflow=lambda: None)
+    outbox.put("\ud800")
+    outbox.put("ok")
+    await outbox.drain(timeout=10)
+    assert not outbox.failed and not outbox.closed
+    assert sent == [{"type": "websocket.send", "text": "ok"}]
 
 
 async def test_close_while_blocked_goes_after_what_is_queued() -> None:

@@ -6,7 +6,7 @@
 
 from .bus import BusObserver, BusUnavailable, InMemorySocketBus, PubSubMessage, SocketBus
 from .channel import Channel
-from .errors import JoinRefused, RejectError, ReplyError, SockethubDeprecationWarning
+from .errors import EncodeError, JoinRefused, RejectError, ReplyError, SockethubDeprecationWarning
 from .hub import HubStats, SocketHub
 from .limits import HubLimits
 from .protocols import EnvelopeProtocol, PhoenixProtocol, WireProtocol
@@ -19,6 +19,7 @@ __all__ = [
     "BusObserver",
     "BusUnavailable",
     "Channel",
+    "EncodeError",
     "EnvelopeProtocol",
     "HubLimits",
     "HubStats",

@@ -6,10 +6,12 @@ Frames keep exactly the keys, values and key order that 0.1 clients parse.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .errors import FrameError
+from .errors import EncodeError, FrameError
 
 __all__ = [
     "BAD_FRAME",
@@ -19,11 +21,65 @@ __all__ = [
     "MessageEnvelope",
     "dumps",
     "error_frame",
+    "loads",
 ]
 
-#: JSON encoding of every outbound frame: what Starlette's ``send_json`` produces.
-dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.JSONDecoder().decode
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def dumps(value: Any) -> str:
+    """Encode ``value`` as one outbound frame: compact, UTF-8 safe, strict JSON (RFC 8259).
+
+    The text is what Starlette's ``send_json`` produces for ordinary values.  Values that
+    would make an invalid frame raise :class:`~sockethub.EncodeError` (a ``TypeError``):
+    objects JSON cannot represent, ``NaN``/``Infinity`` (which browsers' ``JSON.parse``
+    rejects), and strings holding a lone UTF-16 surrogate (which cannot be sent as UTF-8).
+    """
+    try:
+        text = _encode(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise EncodeError(f"cannot encode as strict JSON: {exc}") from exc
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EncodeError("cannot encode as UTF-8: a string holds a lone surrogate") from None
+    return text
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number out of range: {text[:20]}")
+    return value
+
+
+_strict_decode = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite).decode
+#: A ``\u`` escape of a UTF-16 surrogate (paired or not) in JSON text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def loads(text: str | bytes) -> Any:
+    """Decode one inbound JSON text strictly, so that whatever it holds can be sent again.
+
+    Refuses (``ValueError``) what Python's ``json`` accepts but RFC 8259 does not
+    (``NaN``, ``Infinity``), numbers that overflow to infinity (``1e999999``), and
+    escaped lone surrogates (``"\\ud800"``); too deep nesting raises ``RecursionError``.
+    """
+    if not isinstance(text, str):
+        text = text.decode("utf-8")
+    value = _strict_decode(text)
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
+        try:
+            dumps(value)  # a paired surrogate escape decodes to one character: fine
+        except EncodeError:
+            raise ValueError("a string holds a lone surrogate") from None
+    return value
+
 
 TOPIC_NOT_FOUND: Final = {"code": 4404, "reason": "Topic not found"}
 """Sent for a message to a topic that matches no channel, or that is not joined."""
@@ -83,7 +139,7 @@ class MessageEnvelope:
     def from_text(cls, text: str) -> MessageEnvelope:
         """Decode one text frame; raise :class:`FrameError` if it is not a valid envelope."""
         try:
-            raw = _loads(text)
+            raw = loads(text)
         except (ValueError, RecursionError):
             raise FrameError(BAD_FRAME, "Malformed frame: not valid JSON") from None
         return cls.from_raw(raw)

@@ -7,6 +7,7 @@ from typing import Any
 import deprecation
 
 __all__ = [
+    "EncodeError",
     "FrameError",
     "JoinRefused",
     "RejectError",
@@ -59,6 +60,15 @@ class FrameError(Exception):
         self.code = code
         self.reason = reason
         self.ref = ref
+
+
+class EncodeError(TypeError):
+    """A value cannot be sent as a frame: it is not strict JSON (RFC 8259) in UTF-8.
+
+    Raised where the value enters sockethub (``hub.publish``, ``sock.publish``,
+    ``sock.reply``...) for objects JSON cannot represent, ``NaN`` and infinities, and
+    strings holding a lone UTF-16 surrogate.  A ``TypeError``, as ``json.dumps`` raises.
+    """
 
 
 class SockethubDeprecationWarning(deprecation.DeprecatedWarning):  # type: ignore[misc]

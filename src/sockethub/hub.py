@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from .bus.base import SocketBus
 from .bus.memory import InMemorySocketBus
 from .channel import Channel, require_async
+from .handshake import OriginPolicy
 from .limits import HubLimits
 from .protocols.base import WireProtocol
 from .protocols.envelope import EnvelopeProtocol
@@ -56,6 +57,9 @@ class HubStats:
     """Connections closed with 1013 because their outbound queue overflowed."""
     dropped_frames: int = 0
     """Frames discarded by the ``drop_oldest`` overflow policy (counted at disconnect)."""
+    abandoned_callbacks: int = 0
+    """Callbacks cancelled because their connection ended while they ran (after
+    ``HubLimits.cancel_grace``)."""
 
 
 class SocketHub(RouteBase):
@@ -124,8 +128,7 @@ class SocketHub(RouteBase):
         self.on_disconnect_callback: Callable[[ISocket], Awaitable[None]] | None = None
         self._table: TopicTable[Channel] = TopicTable()
         self._channels: list[Channel] = []
-        self._origins = _normalise_origins(allowed_origins)
-        self._allow_missing_origin = allow_missing_origin
+        self._origin_policy = OriginPolicy(allowed_origins, allow_missing_origin)
         self._protocol_choice: ProtocolChoice = protocol if protocol is not None else by_vsn
 
     # -- registration ---------------------------------------------------------------------
@@ -236,20 +239,8 @@ class SocketHub(RouteBase):
         return choice if isinstance(choice, WireProtocol) else choice(sock)
 
     def origin_allowed(self, origin: str | None) -> bool:
-        origins = self._origins
-        if origins is None:
-            return True
-        if origin is None:
-            return self._allow_missing_origin
-        return "*" in origins or origin.strip().rstrip("/").lower() in origins
+        """Whether a handshake with this ``Origin`` header (None: absent) may connect."""
+        return self._origin_policy.allows(origin)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         await Session(self, scope, receive, send).run()
-
-
-def _normalise_origins(origins: Iterable[str] | None) -> frozenset[str] | None:
-    if origins is None:
-        return None
-    if isinstance(origins, str):
-        raise TypeError("allowed_origins must be a list of origins, not a string")
-    return frozenset(o.strip().rstrip("/").lower() for o in origins)

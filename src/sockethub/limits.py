@@ -14,9 +14,11 @@ class HubLimits:
     """Per-connection limits of a :class:`~sockethub.SocketHub`.  Every field has a safe
     default; pass ``HubLimits(...)`` with the ones to change.
 
-    * ``max_frame_bytes``: an inbound frame larger than this closes the connection with
-      1009 (Message Too Big).  Default 64 KiB.  (uvicorn's own ``--ws-max-size``, 16 MiB by
-      default, applies first.)
+    * ``max_frame_bytes``: an inbound frame larger than this many bytes (a text frame's
+      UTF-8 bytes, as on the wire, not its characters) closes the connection with 1009
+      (Message Too Big).  Default 64 KiB.  (uvicorn's own ``--ws-max-size``, 16 MiB by
+      default, applies first, after inflating a compressed message: run uvicorn with
+      ``--ws-max-size`` matched to this limit, see the README's "Deploying".)
     * ``max_topics``: topics one connection may have joined at once; one more join is
       answered with ``{"code": 4429, "reason": "Too many topics joined"}``.  Default 200.
     * ``max_topic_length``: a join for a longer topic, or one with control characters, is
@@ -32,6 +34,12 @@ class HubLimits:
       what happens past it (``"close"`` with 1013, or ``"drop_oldest"``).  Default 1 MiB,
       close.
     * ``close_timeout``: seconds the end of a connection waits for queued frames.
+    * ``cancel_grace``: once a connection has ended (the client left, or the server
+      closed it), a callback of it still running gets this many seconds before it is
+      cancelled (counted in ``hub.stats.abandoned_callbacks``); each clean-up hook
+      (``on_exit`` per joined topic, then ``on_disconnect``) is bounded by it too (or by
+      ``callback_timeout`` when that is shorter).  So a stuck callback neither outlives
+      its client nor holds up a server shutdown.  Default 2 s.
     """
 
     max_frame_bytes: int = 64 * 1024
@@ -44,9 +52,17 @@ class HubLimits:
     outbox_bytes: int = 1024 * 1024
     overflow: OverflowPolicy = "close"
     close_timeout: float = 1.0
+    cancel_grace: float = 2.0
 
     def __post_init__(self) -> None:
-        for name in ("max_frame_bytes", "max_topics", "max_topic_length", "burst", "outbox_bytes"):
+        for name in (
+            "max_frame_bytes",
+            "max_topics",
+            "max_topic_length",
+            "burst",
+            "outbox_bytes",
+            "cancel_grace",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"HubLimits.{name} must be positive, got {getattr(self, name)!r}")
         for name in ("rate", "callback_timeout", "idle_timeout"):

@@ -245,10 +245,20 @@ class Outbox:
                     else:
                         message = {"type": "websocket.send", "bytes": item}
                 elif self._close_message is not None:
+                    if asyncio.current_task() is None:
+                        # Closing may wait on timers that need a task (uvicorn's
+                        # ``websockets`` implementation closes under ``asyncio.timeout``):
+                        # hand the rest over to the writer task first.
+                        await asyncio.sleep(0)
                     message, self._close_message = self._close_message, None
                 else:
                     return
-                await send(message)
+                try:
+                    await send(message)
+                except UnicodeEncodeError as exc:
+                    # The frame, not the client, is at fault (a text frame from
+                    # ``sock.send_text`` holding a lone surrogate): drop it, go on.
+                    logger.warning("dropping a text frame that is not valid UTF-8: %s", exc)
         except Exception as exc:
             self._fail(exc)
 

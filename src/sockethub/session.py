@@ -1,7 +1,11 @@
 """Session: one managed connection of a SocketHub, from handshake to clean-up.
 
 The session reads frames one at a time, so a connection's callbacks never overlap, and
-sends everything through its :class:`~sockethub.outbox.Outbox`.  Joined topics live in a
+sends everything through its :class:`~sockethub.outbox.Outbox`.  While a callback runs
+for long (more than ``WATCH_AFTER`` seconds), a watcher task reads ahead (at most
+``AHEAD_MAX`` frames, kept in order for the loop) so that the end of the connection is
+seen: a callback still running ``HubLimits.cancel_grace`` seconds after its client left
+is cancelled, and the clean-up hooks run, as a Phoenix channel dies with its socket.  Joined topics live in a
 dict keyed by topic string: a message on a joined topic costs one lookup, whatever the
 number of channels.
 """
@@ -9,17 +13,19 @@ number of channels.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 
 from .bus.base import BusMessage, BusUnavailable, MessageError, PubSubMessage
 from .channel import Channel
-from .errors import FrameError, JoinRefused, RejectError, ReplyError
+from .errors import EncodeError, FrameError, JoinRefused, RejectError, ReplyError
 from .handshake import refuse
 from .outbox import Outbox, OutboxClosed
 from .protocols.base import Inbound, WireProtocol
@@ -35,9 +41,52 @@ logger = logging.getLogger(__name__)
 ErrorPolicy = Literal["reply", "close", "raise"]
 
 
+#: A callback running this long gets a watcher that reads ahead for the connection's end.
+WATCH_AFTER = 0.05
+#: Frames the watcher reads ahead at most; past that, reading waits for the callback.
+AHEAD_MAX = 32
+
+_UNSET: Any = object()
+
+
 class CallbackCancelled(Exception):
     """A callback raised ``CancelledError`` although its connection was not cancelled
     (it awaited something that got cancelled); handled like any callback failure."""
+
+
+class _ConnectionEnded(BaseException):
+    """Raised through a callback's caller once the callback was cancelled because its
+    connection ended: nothing is left to answer, the session goes to its clean-up."""
+
+
+class _Reader:
+    """The connection's ASGI ``receive``, with what a watcher read ahead served first.
+
+    Everything reads through :meth:`receive` (the loop, Starlette's ``accept``, a
+    callback's own ``sock.receive_text()``), so no message is lost or reordered by the
+    watcher.  It holds no reference to its session, so a socket kept somewhere (a log
+    record's arguments) does not keep an ended session alive.
+    """
+
+    __slots__ = ("ahead", "raw", "watcher")
+
+    def __init__(self, raw: Receive) -> None:
+        self.raw = raw
+        self.ahead: collections.deque[Message] = collections.deque()
+        self.watcher: asyncio.Task[None] | None = None
+
+    async def receive(self) -> Message:
+        if self.watcher is not None:
+            await self.stop_watching()  # a callback reads the socket itself
+        if self.ahead:
+            return self.ahead.popleft()
+        return await self.raw()
+
+    async def stop_watching(self) -> None:
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None and not watcher.done():
+            watcher.cancel()
+            await asyncio.wait({watcher})
 
 
 class _Joined:
@@ -84,13 +133,17 @@ class Session:
     """The managed loop of one connection.  Created and run by :class:`SocketHub`."""
 
     __slots__ = (
+        "__weakref__",
+        "_abandoning",
         "_failure",
         "_idle_handle",
         "_kicked",
         "_last_seen",
+        "_reader",
         "_reading",
         "_task",
         "_tokens",
+        "_watch_handle",
         "hub",
         "joined",
         "outbox",
@@ -100,7 +153,10 @@ class Session:
 
     def __init__(self, hub: SocketHub, scope: Scope, receive: Receive, send: Send) -> None:
         self.hub = hub
-        self.sock = ISocket(WebSocket(scope, receive, send))
+        self._reader = _Reader(receive)
+        self._watch_handle: asyncio.TimerHandle | None = None
+        self._abandoning = False
+        self.sock = ISocket(WebSocket(scope, self._reader.receive, send))
         self.joined: dict[str, _Joined] = {}
         self.protocol: WireProtocol = hub.default_protocol
         self.outbox: Outbox | None = None
@@ -165,9 +221,11 @@ class Session:
         hub.stats.total_connections += 1
         cancelled: asyncio.CancelledError | None = None
         try:
-            await self._loop(websocket._receive)
+            await self._loop(self._reader.receive)
         except asyncio.CancelledError as exc:
             cancelled = exc
+        except _ConnectionEnded:
+            pass
         finally:
             await _run_to_end(self._cleanup())
         if cancelled is not None:
@@ -220,8 +278,11 @@ class Session:
                 frame = message.get("bytes")
                 if frame is None:
                     continue
-            if len(frame) > max_frame:
-                logger.info("closing %s: frame of %d bytes > %d", self.sock, len(frame), max_frame)
+            size = len(frame)
+            if size * 4 > max_frame and type(frame) is str and not frame.isascii():
+                size = len(frame.encode("utf-8", "surrogatepass"))  # the size on the wire
+            if size > max_frame:
+                logger.info("closing %s: frame of %d bytes > %d", self.sock, size, max_frame)
                 outbox.close(1009, "Message too big")
                 return
             if rate is not None or idle is not None:
@@ -248,9 +309,9 @@ class Session:
         protocol = self.protocol
         topic = inbound.topic
         if topic == protocol.control_topic:
-            frame = protocol.control(inbound)
-            if frame is not None:
-                self._put(frame)
+            answer = protocol.control(inbound)
+            if answer is not None:
+                self._put(answer)
             return
         event = inbound.event
         joined = self.joined.get(topic)
@@ -273,18 +334,24 @@ class Session:
         sock.topic = topic
         sock.params = joined.params
         sock.message = inbound
+        what = f"on_receive({event!r})"
+        frame: str | bytes | None
         try:
             result = await self._call(callback(inbound.payload, sock))
+            # Encoded here, inside the error handling: a result that cannot be sent is
+            # the callback's failure, answered like any other.
+            frame = None if inbound.ref is None else protocol.reply(inbound, "ok", result)
         except ReplyError as exc:
-            self._put(protocol.request_failed(inbound, exc.reason, exc.response))
-            return
+            try:
+                frame = protocol.request_failed(inbound, exc.reason, exc.response)
+            except EncodeError as failure:
+                self._callback_failed(failure, inbound, what, joined.join_ref)
+                return
         except Exception as exc:
-            self._callback_failed(exc, inbound, f"on_receive({event!r})", joined.join_ref)
+            self._callback_failed(exc, inbound, what, joined.join_ref)
             return
-        if inbound.ref is not None:
-            frame = protocol.reply(inbound, "ok", result)
-            if frame is not None:
-                self._put(frame)
+        if frame is not None:
+            self._put(frame)
 
     async def _join(self, inbound: Inbound, joined: _Joined | None) -> None:
         protocol = self.protocol
@@ -312,7 +379,10 @@ class Session:
         try:
             await self._call(channel.on_join_callback(params, sock))
         except JoinRefused as exc:
-            self._put(protocol.join_refused(inbound, exc.reason, exc.response))
+            try:
+                self._put(protocol.join_refused(inbound, exc.reason, exc.response))
+            except EncodeError as failure:
+                self._callback_failed(failure, inbound, "on_join", inbound.join_ref)
             return
         except Exception as exc:
             self._callback_failed(exc, inbound, "on_join", inbound.join_ref)
@@ -357,12 +427,22 @@ class Session:
         sock = self.sock
         sock.topic = topic
         sock.params = joined.params
+        timeout = _UNSET if inbound is not None else self._ended_timeout()
         try:
-            await self._call(joined.channel.on_exit_callback(sock))
+            await self._call(joined.channel.on_exit_callback(sock), timeout)
         except Exception as exc:
             if inbound is None:
                 self.hub.stats.callback_errors += 1
-                logger.exception("on_exit raised for topic %r", topic)
+                if isinstance(exc, TimeoutError):
+                    logger.error(
+                        "on_exit for topic %r on %s did not finish within %ss of the "
+                        "connection's end; cancelled",
+                        topic,
+                        sock,
+                        timeout,
+                    )
+                else:
+                    logger.exception("on_exit raised for topic %r", topic)
             else:
                 self._callback_failed(exc, inbound, "on_exit", None)
 
@@ -404,18 +484,80 @@ class Session:
 
     # -- failures, limits, the end ------------------------------------------------------
 
-    async def _call(self, awaitable: Coroutine[Any, Any, Any] | Awaitable[Any]) -> Any:
-        timeout = self.hub.limits.callback_timeout
+    async def _call(
+        self,
+        awaitable: Coroutine[Any, Any, Any] | Awaitable[Any],
+        timeout: float | None = _UNSET,
+    ) -> Any:
+        """Await one callback under ``timeout`` (default: ``callback_timeout``).
+
+        On the session's own task, a callback that runs long is watched: if the
+        connection ends meanwhile, it is cancelled after ``cancel_grace`` seconds and
+        :class:`_ConnectionEnded` is raised.
+        """
+        if timeout is _UNSET:
+            timeout = self.hub.limits.callback_timeout
+        task = asyncio.current_task()
+        reader = self._reader
+        watched = task is self._task and self._watch_handle is None and reader.watcher is None
+        if watched:
+            # A weak reference: a cancelled timer lingers in the loop's heap until its
+            # time, and must not keep an ended session (and its subscribers) alive.
+            self._watch_handle = asyncio.get_running_loop().call_later(
+                WATCH_AFTER, _start_watching, weakref.ref(self)
+            )
         try:
             if timeout is None:
                 return await awaitable
             async with asyncio.timeout(timeout):
                 return await awaitable
         except asyncio.CancelledError:
-            task = asyncio.current_task()
+            if self._abandoning and task is self._task and task is not None:
+                self._abandoning = False
+                task.uncancel()
+                raise _ConnectionEnded from None
             if task is not None and task.cancelling():
                 raise  # this connection is being cancelled: not the callback's doing
             raise CallbackCancelled("the callback was cancelled") from None
+        finally:
+            if watched:
+                if self._watch_handle is not None:
+                    self._watch_handle.cancel()
+                    self._watch_handle = None
+                if reader.watcher is not None:
+                    await reader.stop_watching()
+
+    async def _watch(self) -> None:
+        """Read ahead while a callback runs; cancel it once the connection has ended."""
+        ahead = self._reader.ahead
+        receive = self._reader.raw
+        while True:
+            if len(ahead) >= AHEAD_MAX:
+                return  # backpressure: the client waits for the callback, as it would
+            message = await receive()
+            ahead.append(message)
+            if message["type"] == "websocket.disconnect":
+                break
+        grace = self.hub.limits.cancel_grace
+        await asyncio.sleep(grace)
+        task = self._task
+        if task is None or task.done():
+            return
+        logger.warning(
+            "%s: a callback was still running %ss after its connection ended; cancelling it",
+            self.sock,
+            grace,
+        )
+        self.hub.stats.abandoned_callbacks += 1
+        self._abandoning = True
+        task.cancel()
+
+    def _ended_timeout(self) -> float:
+        """The bound of a clean-up hook: ``cancel_grace``, or ``callback_timeout`` if less."""
+        limits = self.hub.limits
+        if limits.callback_timeout is None:
+            return limits.cancel_grace
+        return min(limits.callback_timeout, limits.cancel_grace)
 
     def _callback_failed(
         self, exc: Exception, inbound: Inbound, what: str, join_ref: str | None
@@ -429,6 +571,14 @@ class Session:
         hub.stats.callback_errors += 1
         if isinstance(exc, TimeoutError):
             logger.error("%s timed out for topic %r on %s", what, inbound.topic, self.sock)
+        elif isinstance(exc, EncodeError):
+            logger.error(
+                "%s for topic %r on %s: its answer cannot be sent: %s",
+                what,
+                inbound.topic,
+                self.sock,
+                exc,
+            )
         else:
             logger.error(
                 "%s raised for topic %r on %s", what, inbound.topic, self.sock, exc_info=exc
@@ -487,8 +637,15 @@ class Session:
             await self._unsubscribe(topic, joined)
             await self._run_exit(topic, joined)
         if hub.on_disconnect_callback is not None:
+            timeout = self._ended_timeout()
             try:
-                await hub.on_disconnect_callback(sock)
+                async with asyncio.timeout(timeout):
+                    await hub.on_disconnect_callback(sock)
+            except TimeoutError:
+                hub.stats.callback_errors += 1
+                logger.error(
+                    "on_disconnect for %s did not finish within %ss; cancelled", sock, timeout
+                )
             except Exception:
                 hub.stats.callback_errors += 1
                 logger.exception("on_disconnect raised for %s", sock)
@@ -500,6 +657,13 @@ class Session:
         await outbox.drain(hub.limits.close_timeout)
         hub.stats.connections -= 1
         sock._session = None
+
+
+def _start_watching(ref: weakref.ref[Session]) -> None:
+    session = ref()
+    if session is not None:
+        session._watch_handle = None
+        session._reader.watcher = asyncio.get_running_loop().create_task(session._watch())
 
 
 async def _run_to_end(coro: Coroutine[Any, Any, None]) -> None:

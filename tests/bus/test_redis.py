@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from sockethub import EncodeError
 from sockethub.bus import PubSubMessage
 from sockethub.bus.redis import BusUnavailable, RedisBusHealth, RedisSocketBus
 from tests.bus.support import eventually
@@ -229,6 +230,87 @@ async def test_malformed_messages_on_the_channel_are_dropped(
     assert bus.healthy
     assert bus.reconnects == 0
     assert sum("malformed" in r.getMessage() for r in caplog.records) == 5
+
+
+HOSTILE = [
+    b"[" * 100_000 + b"]" * 100_000,  # too deep for the decoder: RecursionError
+    b'{"e":"say","p":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"e":"say","p":"\\ud800"}',  # a lone surrogate: cannot be sent to a client
+    b'{"e":"say","p":"\xed\xa0\x80"}',  # the same, as (invalid) UTF-8
+    b'{"e":"say","p":NaN}',
+    b'{"e":"say","p":-Infinity}',
+    b'{"e":"say","p":1e999999}',
+    b'{"e":"say\\udc00","p":1}',
+]
+
+
+async def test_hostile_messages_on_the_channel_are_dropped_and_subscriptions_kept(
+    shared_redis: RedisServer, admin: Redis, make_bus: Any, prefix: str, caplog: Any
+) -> None:
+    bus = await make_bus(shared_redis.url, prefix=prefix)
+    rec = Recorder()
+    await bus.subscribe("room", rec)
+    with caplog.at_level(logging.WARNING, logger="sockethub.bus.redis"):
+        for junk in HOSTILE:
+            await admin.publish(prefix + "room", junk)
+        await admin.publish(prefix + "room", b'{"e":"say","p":"\\ud83d\\ude00 ok"}')
+        await barrier(bus, "room", rec)
+    assert rec.got == ["\U0001f600 ok", "B"]  # a surrogate *pair* is one character
+    assert bus.healthy
+    assert bus.reconnects == 0
+    assert await numsub(admin, prefix + "room") == 1
+    assert sum("malformed" in r.getMessage() for r in caplog.records) == len(HOSTILE)
+
+
+@pytest.mark.parametrize(
+    "payload", [float("nan"), float("inf"), "\ud800", {"k\udfff": 1}, [1.0, -float("inf")]]
+)
+async def test_payloads_that_are_not_strict_json_are_refused_before_publishing(
+    shared_redis: RedisServer, make_bus: Any, prefix: str, payload: Any
+) -> None:
+    bus = await make_bus(shared_redis.url, prefix=prefix)
+    rec = Recorder()
+    await bus.subscribe("room", rec)
+    with pytest.raises(EncodeError, match="not JSON-serialisable"):
+        await bus.publish("room", "e", payload)
+    await barrier(bus, "room", rec)
+    assert rec.got == ["B"]
+
+
+async def test_a_burst_of_publishes_queues_on_a_bounded_pool(
+    shared_redis: RedisServer, admin: Redis, make_bus: Any, prefix: str
+) -> None:
+    before = await connected_clients(admin)
+    bus = await make_bus(shared_redis.url, prefix=prefix, max_publish_connections=8)
+    rec = Recorder()
+    await bus.subscribe("room", rec)
+    await asyncio.gather(*(bus.publish("room", "e", n) for n in range(1_000)))
+    await eventually(lambda: len(rec.got) == 1_000, what="1,000 messages", timeout=20)
+    assert sorted(rec.got) == list(range(1_000))
+    # 8 for publishing, 1 for the subscription: not one connection per publish.
+    assert await connected_clients(admin) - before <= 9
+
+
+async def test_a_publish_that_waits_too_long_for_a_connection_is_unavailable(
+    shared_redis: RedisServer, make_bus: Any, prefix: str
+) -> None:
+    bus = await make_bus(
+        shared_redis.url, prefix=prefix, max_publish_connections=1, publish_wait=0.05
+    )
+    client = bus._client
+    assert client is not None
+    held = await client.connection_pool.get_connection()  # the only connection, held
+    try:
+        with pytest.raises(BusUnavailable, match="No connection available"):
+            await bus.publish("room", "e", 1)
+    finally:
+        await client.connection_pool.release(held)
+    await bus.publish("room", "e", 2)  # released: publishing works again
+
+
+async def connected_clients(client: Redis) -> int:
+    info = await client.info("clients")
+    return int(info["connected_clients"])
 
 
 async def test_subscribing_from_inside_a_callback_does_not_deadlock(
@@ -534,3 +616,7 @@ def test_bad_configuration_is_refused_at_construction() -> None:
         RedisSocketBus(reconnect_max=0)
     with pytest.raises(TypeError, match="prefix must be a str"):
         RedisSocketBus(prefix=b"bytes:")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_publish_connections must be an int >= 1"):
+        RedisSocketBus(max_publish_connections=0)
+    with pytest.raises(ValueError, match="publish_wait must be > 0"):
+        RedisSocketBus(publish_wait=0)

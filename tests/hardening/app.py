@@ -1,19 +1,29 @@
-"""The hub the hardening tests attack: two channels, an echo, a publish, a limited twin."""
+"""The hub the hardening tests attack: two channels, an echo, a publish, a limited twin.
+
+Besides the well-behaved callbacks, some misbehave on purpose: ``hang`` never returns,
+``boom`` raises, ``when`` returns what JSON cannot encode, ``refuse`` raises a
+``ReplyError`` whose response cannot be encoded, joining ``odd:*`` refuses with such a
+response, and ``bye`` closes the socket with an application close code.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Any
 
 from starlette.applications import Starlette
 
-from sockethub import HubLimits, ISocket, SocketHub
+from sockethub import HubLimits, ISocket, JoinRefused, ReplyError, SocketHub
+
+#: The close code ``bye`` closes with.
+APP_CLOSE_CODE = 4321
 
 
 def build() -> tuple[Starlette, SocketHub, SocketHub, list[tuple[str, str | None]]]:
     """A fresh app: ``/ws`` (default limits) and ``/ws/limited`` (rate-limited, short timeout)."""
     events: list[tuple[str, str | None]] = []
-    hub = SocketHub("/ws")
+    hub = SocketHub("/ws", limits=HubLimits(cancel_grace=0.5))
     limited = SocketHub(
         "/ws/limited", limits=HubLimits(rate=100, burst=20, callback_timeout=0.2, max_topics=5)
     )
@@ -43,6 +53,24 @@ def build() -> tuple[Starlette, SocketHub, SocketHub, list[tuple[str, str | None
         @room.on_receive("boom")
         async def boom(payload: Any, sock: ISocket) -> None:
             raise RuntimeError("secret /etc/passwd detail")
+
+        @room.on_receive("when")
+        async def when(payload: Any, sock: ISocket) -> Any:
+            return datetime.datetime.now(datetime.UTC)
+
+        @room.on_receive("refuse")
+        async def refuse(payload: Any, sock: ISocket) -> None:
+            raise ReplyError("no", response={"at": datetime.datetime.now(datetime.UTC)})
+
+        @room.on_receive("bye")
+        async def bye(payload: Any, sock: ISocket) -> None:
+            await sock.close(APP_CLOSE_CODE, "bye")
+
+        odd = h.channel("odd:{id}")
+
+        @odd.on_join
+        async def odd_join(params: dict[str, str], sock: ISocket) -> None:
+            raise JoinRefused("no", response={"at": datetime.datetime.now(datetime.UTC)})
 
         @h.on_disconnect
         async def gone(sock: ISocket) -> None:

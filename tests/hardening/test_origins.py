@@ -1,6 +1,12 @@
-"""allowed_origins: cross-site WebSocket hijacking (CSWSH) defence."""
+"""allowed_origins: cross-site WebSocket hijacking (CSWSH) defence.
+
+Every test runs against both kinds of route: the hub and the low-level route.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -8,13 +14,15 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from sockethub import ISocket, SocketHub
+from sockethub import ISocket, SocketHub, WebSocketRoute
 from tests.support import uvicorn_thread
 
+AppWith = Callable[..., tuple[Starlette, list[str]]]
 
-def app_with(**kwargs: object) -> tuple[Starlette, list[str]]:
+
+def hub_with(**kwargs: Any) -> tuple[Starlette, list[str]]:
     connected: list[str] = []
-    hub = SocketHub("/ws", **kwargs)  # type: ignore[arg-type]
+    hub = SocketHub("/ws", **kwargs)
 
     @hub.on_connect
     async def on_connect(sock: ISocket) -> None:
@@ -23,7 +31,25 @@ def app_with(**kwargs: object) -> tuple[Starlette, list[str]]:
     return Starlette(routes=[hub]), connected
 
 
-def test_off_by_default_any_origin_connects() -> None:
+def route_with(**kwargs: Any) -> tuple[Starlette, list[str]]:
+    connected: list[str] = []
+    route = WebSocketRoute("/ws", **kwargs)
+
+    @route.endpoint
+    async def endpoint(sock: ISocket) -> None:
+        connected.append(sock.headers.get("origin", "<none>"))
+        await sock.accept()
+        await sock.websocket.receive()  # until the client leaves
+
+    return Starlette(routes=[route]), connected
+
+
+@pytest.fixture(params=[hub_with, route_with], ids=["hub", "route"])
+def app_with(request: pytest.FixtureRequest) -> AppWith:
+    return request.param  # type: ignore[no-any-return]
+
+
+def test_off_by_default_any_origin_connects(app_with: AppWith) -> None:
     app, connected = app_with()
     with (
         TestClient(app) as client,
@@ -36,7 +62,7 @@ def test_off_by_default_any_origin_connects() -> None:
 @pytest.mark.parametrize(
     "origin", ["https://chat.example.com", "HTTPS://Chat.Example.com", "https://chat.example.com/"]
 )
-def test_listed_origins_connect(origin: str) -> None:
+def test_listed_origins_connect(app_with: AppWith, origin: str) -> None:
     app, connected = app_with(allowed_origins=["https://chat.example.com"])
     with TestClient(app) as client, client.websocket_connect("/ws", headers={"origin": origin}):
         pass
@@ -52,7 +78,7 @@ def test_listed_origins_connect(origin: str) -> None:
         "null",
     ],
 )
-def test_unlisted_origins_are_refused_before_on_connect(origin: str) -> None:
+def test_unlisted_origins_are_refused_before_on_connect(app_with: AppWith, origin: str) -> None:
     app, connected = app_with(allowed_origins=["https://chat.example.com"])
     with TestClient(app) as client:
         with pytest.raises(WebSocketDenialResponse) as denied:
@@ -63,7 +89,7 @@ def test_unlisted_origins_are_refused_before_on_connect(origin: str) -> None:
     assert connected == []
 
 
-def test_clients_without_origin_are_admitted_unless_told_otherwise() -> None:
+def test_clients_without_origin_are_admitted_unless_told_otherwise(app_with: AppWith) -> None:
     app, connected = app_with(allowed_origins=["https://chat.example.com"])
     with TestClient(app) as client, client.websocket_connect("/ws"):
         pass
@@ -78,7 +104,7 @@ def test_clients_without_origin_are_admitted_unless_told_otherwise() -> None:
     assert strict_connected == []
 
 
-def test_star_allows_any_origin() -> None:
+def test_star_allows_any_origin(app_with: AppWith) -> None:
     app, connected = app_with(allowed_origins=["*"])
     with (
         TestClient(app) as client,
@@ -91,9 +117,11 @@ def test_star_allows_any_origin() -> None:
 def test_a_string_instead_of_a_list_is_refused() -> None:
     with pytest.raises(TypeError, match="list of origins"):
         SocketHub("/ws", allowed_origins="https://chat.example.com")
+    with pytest.raises(TypeError, match="list of origins"):
+        WebSocketRoute("/ws", allowed_origins="https://chat.example.com")
 
 
-async def test_refused_origin_over_real_uvicorn_is_http_403() -> None:
+async def test_refused_origin_over_real_uvicorn_is_http_403(app_with: AppWith) -> None:
     app, connected = app_with(allowed_origins=["https://chat.example.com"])
     with uvicorn_thread(app) as port:
         with pytest.raises(InvalidStatus) as refused:
@@ -103,3 +131,27 @@ async def test_refused_origin_over_real_uvicorn_is_http_403() -> None:
         async with connect(f"ws://127.0.0.1:{port}/ws", origin="https://chat.example.com"):  # type: ignore[arg-type]
             pass
     assert connected == ["https://chat.example.com"]
+
+
+def test_child_and_merged_routes_keep_the_policy() -> None:
+    parent = WebSocketRoute("/ws", allowed_origins=["https://chat.example.com"])
+    reached: list[str] = []
+
+    async def endpoint(sock: ISocket) -> None:
+        reached.append(sock.websocket.url.path)
+        await sock.accept()
+        await sock.close()
+
+    parent.sub("/v1").endpoint(endpoint)
+    other = WebSocketRoute("/v2", allowed_origins=["https://chat.example.com"])
+    other.endpoint(endpoint)
+    parent.merge(other)
+    with TestClient(Starlette(routes=[parent])) as client:
+        for path in ("/ws/v1", "/ws/v2"):
+            with pytest.raises(WebSocketDenialResponse):
+                with client.websocket_connect(path, headers={"origin": "https://evil.example"}):
+                    pass
+            headers = {"origin": "https://chat.example.com"}
+            with client.websocket_connect(path, headers=headers):
+                pass
+    assert reached == ["/ws/v1", "/ws/v2"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import EncodeError
+
 __all__ = [
     "BusCallback",
     "BusMessage",
@@ -37,10 +39,11 @@ class SubscriberGone(Exception):
     how a closed connection leaves a topic between its close and its clean-up."""
 
 
-class MessageError(Exception):
+class MessageError(EncodeError):
     """Raised by a subscriber callback when the *message* is at fault, not the subscriber
     (its payload cannot be encoded).  The bus stops that fan-out and re-raises it to the
-    publisher instead of dropping the subscriber; nobody receives the message."""
+    publisher instead of dropping the subscriber; nobody receives the message.  An
+    :class:`~sockethub.EncodeError`, hence a ``TypeError``."""
 
 
 class PubSubMessage(Protocol):

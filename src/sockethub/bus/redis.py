@@ -31,8 +31,11 @@ Lifecycle
 Payloads
     Messages cross Redis as JSON: ``{"e": event, "p": payload}``, plus ``"o":
     "<bus id>:<n>"`` when the publisher excluded one of its local callbacks.  Payloads must
-    be JSON-serialisable; anything else raises :class:`TypeError` in the publisher, before
-    anything is sent.  Subscribers receive what JSON round-trips: tuples arrive as lists,
+    be strict JSON (no ``NaN``/``Infinity``, no lone surrogates); anything else raises
+    :class:`~sockethub.EncodeError` (a :class:`TypeError`) in the publisher, before
+    anything is sent.  A message on a bus channel that cannot be decoded the same way
+    (another publisher's garbage, nesting too deep to parse) is logged and dropped; the
+    subscriptions stay as they are.  Subscribers receive what JSON round-trips: tuples arrive as lists,
     non-string dict keys as strings.
 
 Delivery
@@ -66,7 +69,10 @@ Failures and at-most-once delivery
     When Redis is unreachable, ``publish`` raises :class:`BusUnavailable` at once (it does
     not queue and never retries, since a retried ``PUBLISH`` could be delivered twice):
     the hub surfaces it to the code that called ``sock.publish``/``hub.publish``.  Local
-    subscriptions are kept.  The listener reconnects with capped, jittered exponential
+    subscriptions are kept.  A burst is not an outage: publishes share a bounded pool of
+    ``max_publish_connections`` connections and, when all are busy, wait their turn (up
+    to ``publish_wait`` seconds, then :class:`BusUnavailable`) instead of failing or
+    opening a connection each.  The listener reconnects with capped, jittered exponential
     backoff (``reconnect_initial`` .. ``reconnect_max`` seconds) on a *fresh* connection
     (never a cached one), resubscribes every topic that has local subscribers, and only
     then reports healthy again.  **Delivery is at-most-once across an outage**: messages
@@ -97,7 +103,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
-import json
 import logging
 import random
 import time
@@ -106,13 +111,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection, Connection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from ..envelope import dumps, loads
+from ..errors import EncodeError
 from .base import BusCallback, BusMessage, BusUnavailable, MessageError, SocketBus
 from .memory import BusObserver, InMemorySocketBus
 
@@ -161,7 +168,10 @@ class RedisSocketBus(SocketBus):
     opening connections, ``command_timeout`` for a ``PUBLISH``/``PING`` reply,
     ``subscribe_timeout`` for the confirmation ``subscribe`` waits for,
     ``health_check_interval`` for the idle-connection probe described in the module
-    docstring.  See the module docstring for the full contract.
+    docstring.  Publishing uses at most ``max_publish_connections`` connections (unless
+    ``client`` is given: its own pool is used); a publish that finds them all busy waits
+    up to ``publish_wait`` seconds for one.  See the module docstring for the full
+    contract.
     """
 
     def __init__(
@@ -177,7 +187,14 @@ class RedisSocketBus(SocketBus):
         health_check_interval: float = 15.0,
         reconnect_initial: float = 0.1,
         reconnect_max: float = 5.0,
+        max_publish_connections: int = 16,
+        publish_wait: float = 5.0,
     ) -> None:
+        if not isinstance(max_publish_connections, int) or max_publish_connections < 1:
+            raise ValueError(
+                "RedisSocketBus: max_publish_connections must be an int >= 1, "
+                f"got {max_publish_connections!r}"
+            )
         for name, value in (
             ("connect_timeout", connect_timeout),
             ("command_timeout", command_timeout),
@@ -185,6 +202,7 @@ class RedisSocketBus(SocketBus):
             ("health_check_interval", health_check_interval),
             ("reconnect_initial", reconnect_initial),
             ("reconnect_max", reconnect_max),
+            ("publish_wait", publish_wait),
         ):
             if not value > 0:
                 raise ValueError(f"RedisSocketBus: {name} must be > 0, got {value!r}")
@@ -199,6 +217,8 @@ class RedisSocketBus(SocketBus):
         self._health_check_interval = health_check_interval
         self._reconnect_initial = reconnect_initial
         self._reconnect_max = reconnect_max
+        self._max_publish_connections = max_publish_connections
+        self._publish_wait = publish_wait
         self._local = InMemorySocketBus(observer=observer)
         self.id: str = uuid.uuid4().hex
         """Process-unique id of this bus, carried by messages that exclude a callback."""
@@ -268,10 +288,11 @@ class RedisSocketBus(SocketBus):
         """Publish to every subscriber of ``topic`` in every process, except ``exclude``.
 
         Returns once Redis accepted the message; delivery (local included) follows
-        asynchronously.  Raises :class:`TypeError` if ``payload`` is not
-        JSON-serialisable (nothing was sent) and :class:`BusUnavailable` if Redis is
-        unreachable or the bus is reconnecting (nothing was published, unless the
-        connection broke while the ``PUBLISH`` was in flight).
+        asynchronously.  Raises :class:`~sockethub.EncodeError` (a ``TypeError``) if
+        ``payload`` is not strict JSON (nothing was sent) and :class:`BusUnavailable` if
+        Redis is unreachable, the bus is reconnecting, or no publishing connection came
+        free within ``publish_wait`` (nothing was published, unless the connection broke
+        while the ``PUBLISH`` was in flight).
         """
         self._check_running("publish")
         body: dict[str, Any] = {"e": event, "p": payload}
@@ -280,9 +301,9 @@ class RedisSocketBus(SocketBus):
             seq = next(self._seq)
             body["o"] = f"{self.id}:{seq}"
         try:
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
+            data = dumps(body)
+        except EncodeError as exc:
+            raise EncodeError(
                 f"RedisSocketBus: the payload published to topic {topic!r} (event "
                 f"{event!r}) is not JSON-serialisable: {exc}"
             ) from exc
@@ -327,12 +348,18 @@ class RedisSocketBus(SocketBus):
                 if not key.startswith(("maint", "orig_", "himport", "event_dispatcher"))
             }
         else:
-            self._client = Redis.from_url(
+            # Bounded and blocking: under a burst, publishes queue for a connection
+            # rather than fail (redis-py's default pool refuses the 101st) or open one
+            # connection each.
+            pool = BlockingConnectionPool.from_url(
                 self._url,
+                max_connections=self._max_publish_connections,
+                timeout=self._publish_wait,
                 retry=Retry(NoBackoff(), 0),  # a retried PUBLISH may be delivered twice
                 socket_connect_timeout=self._connect_timeout,
                 socket_timeout=self._command_timeout,
             )
+            self._client = Redis.from_pool(pool)
             conn_kwargs = dict(parse_url(self._url))
             conn_class = conn_kwargs.pop("connection_class", Connection)
         conn_kwargs.update(
@@ -613,13 +640,14 @@ class RedisSocketBus(SocketBus):
         """Deliver one message from Redis to the local subscribers of its topic."""
         topic = self._topic_of(channel)
         try:
-            body = json.loads(data)
+            # Strict, like a client frame: what is delivered must be sendable again.
+            body = loads(data)
             event = body["e"]
             payload = body["p"]
             origin = body.get("o")
             if not isinstance(event, str) or not isinstance(origin, str | None):
                 raise TypeError("bad field types")
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             logger.warning(
                 "redis bus: dropping a malformed message on channel %r (%s): %.200r",
                 channel,

@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any, Final
 
 from ..bus.base import PubSubMessage
-from ..envelope import dumps
+from ..envelope import dumps, loads
 from ..errors import FrameError
 from .base import Inbound, WireProtocol
 
@@ -50,8 +49,6 @@ AUTH_TOKEN_PREFIX: Final = "base64url.bearer.phx."
 """Prefix of the subprotocol that carries phoenix.js's ``authToken``."""
 
 logger = logging.getLogger(__name__)
-
-_loads = json.JSONDecoder().decode
 
 _PUSH: Final = 0
 _REPLY: Final = 1
@@ -123,7 +120,7 @@ class PhoenixProtocol(WireProtocol):
         if isinstance(frame, bytes):
             return self._decode_binary(frame)
         try:
-            raw = _loads(frame)
+            raw = loads(frame)
         except (ValueError, RecursionError):
             raise FrameError(_BAD, "Malformed frame: not valid JSON") from None
         if not isinstance(raw, list) or len(raw) != 5:

@@ -1,0 +1,273 @@
+"""Hostile input and connection endings over real uvicorn, under every ws implementation.
+
+Each case asserts what the attacker's connection gets, then that a neighbour connection
+joined to the same topic was not disturbed: it still gets its replies and broadcasts, and
+it is still subscribed.  The module runs once per uvicorn ws implementation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from sockethub import SocketHub
+from tests.hardening.app import APP_CLOSE_CODE, build
+from tests.support import uvicorn_process, uvicorn_thread
+
+pytestmark = [
+    pytest.mark.e2e,
+    # uvicorn deprecates its ``websockets`` implementation (still its most used one).
+    pytest.mark.filterwarnings("ignore:The `websockets` implementation is deprecated"),
+    pytest.mark.filterwarnings("ignore:websockets.legacy is deprecated"),
+    pytest.mark.filterwarnings("ignore:remove second argument of ws_handler"),
+]
+
+WS_IMPLEMENTATIONS = ["websockets-sansio", "wsproto", "websockets"]
+MALFORMED = {"code": 4400, "reason": "Malformed frame: not valid JSON"}
+
+
+@dataclass
+class Served:
+    port: int
+    hub: SocketHub
+    limited: SocketHub
+    events: list[tuple[str, str | None]]
+
+
+@pytest.fixture(scope="module", params=WS_IMPLEMENTATIONS)
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    app, hub, limited, events = build()
+    with uvicorn_thread(app, ws=request.param) as port:
+        yield Served(port, hub, limited, events)
+
+
+async def recv(ws: ClientConnection) -> Any:
+    return strict_loads(await asyncio.wait_for(ws.recv(), 10))
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """``JSON.parse``: no NaN/Infinity (and the frame must have been valid UTF-8)."""
+    return json.loads(text, parse_constant=_refuse)
+
+
+async def joined(served: Served, topic: str = "room:v", path: str = "/ws") -> ClientConnection:
+    ws = await connect(f"ws://127.0.0.1:{served.port}{path}", max_size=None)
+    await ws.send(json.dumps({"topic": topic, "event": "join", "ref": "j"}))
+    assert (await recv(ws))["payload"]["status"] == "ok"
+    return ws
+
+
+@pytest.fixture
+async def neighbour(served: Served) -> AsyncIterator[ClientConnection]:
+    ws = await joined(served)
+    yield ws
+    await ws.close()
+
+
+async def assert_undisturbed(served: Served, ws: ClientConnection) -> None:
+    """The neighbour still gets a reply and a broadcast, and is still subscribed."""
+    await ws.send(json.dumps({"topic": "room:v", "event": "echo", "payload": 1, "ref": "e"}))
+    assert (await recv(ws))["payload"] == {"status": "ok", "response": 1}
+    await ws.send(json.dumps({"topic": "room:v", "event": "say", "payload": "still"}))
+    assert await recv(ws) == {"topic": "room:v", "event": "said", "payload": "still"}
+    assert served.hub.bus.subscriber_count("room:v") >= 1  # type: ignore[attr-defined]
+
+
+# Frames whose content could not be sent back as strict JSON in valid UTF-8.
+UNSENDABLE = [
+    pytest.param('{"topic":"room:v","event":"say","payload":"\\ud800"}', id="lone-high-surrogate"),
+    pytest.param('{"topic":"room:v","event":"say","payload":"a\\udfffb"}', id="lone-low-surrogate"),
+    pytest.param('{"topic":"room:v","event":"say","payload":{"\\ud800":1}}', id="surrogate-key"),
+    pytest.param('{"topic":"room:v","event":"echo","ref":"\\udc00"}', id="surrogate-ref"),
+    pytest.param('{"topic":"room:\\ud800","event":"join","ref":"j"}', id="surrogate-topic"),
+    pytest.param('{"topic":"room:v","event":"say","payload":NaN}', id="nan"),
+    pytest.param('{"topic":"room:v","event":"say","payload":Infinity}', id="infinity"),
+    pytest.param('{"topic":"room:v","event":"say","payload":[-Infinity]}', id="minus-infinity"),
+    pytest.param('{"topic":"room:v","event":"say","payload":1e999999}', id="overflowing-number"),
+    pytest.param('{"topic":"room:v","event":"echo","ref":"r","payload":-1e400}', id="overflow-neg"),
+]
+
+
+@pytest.mark.parametrize("frame", UNSENDABLE)
+async def test_input_that_cannot_be_sent_again_is_refused_at_the_door(
+    served: Served, neighbour: ClientConnection, frame: str
+) -> None:
+    sender = await joined(served)
+    try:
+        await sender.send(frame)
+        assert await recv(sender) == MALFORMED
+        await sender.send(
+            json.dumps({"topic": "room:v", "event": "echo", "payload": 2, "ref": "2"})
+        )
+        assert (await recv(sender))["payload"] == {"status": "ok", "response": 2}
+    finally:
+        await sender.close()
+    await assert_undisturbed(served, neighbour)
+
+
+async def test_characters_beyond_the_bmp_round_trip(
+    served: Served, neighbour: ClientConnection
+) -> None:
+    text = "\U0001f600 \U00010348 \U000e0041 \ufffd \u2028"
+    escaped = '{"topic":"room:v","event":"say","payload":"\\ud83d\\ude00 \\ud800\\udf48"}'
+    sender = await joined(served)
+    try:
+        await sender.send(json.dumps({"topic": "room:v", "event": "say", "payload": text}))
+        assert (await recv(neighbour))["payload"] == text
+        await sender.send(escaped)  # an escaped surrogate *pair* is one character: fine
+        assert (await recv(neighbour))["payload"] == "\U0001f600 \U00010348"
+    finally:
+        await sender.close()
+    await assert_undisturbed(served, neighbour)
+
+
+UNENCODABLE_ANSWERS = [
+    pytest.param({"topic": "room:v", "event": "when", "ref": "w"}, id="reply-datetime"),
+    pytest.param({"topic": "room:v", "event": "refuse", "ref": "w"}, id="reply-error-datetime"),
+    pytest.param({"topic": "odd:1", "event": "join", "ref": "w"}, id="join-refused-datetime"),
+]
+
+
+@pytest.mark.parametrize("message", UNENCODABLE_ANSWERS)
+async def test_an_answer_that_cannot_be_encoded_is_a_callback_error(
+    served: Served, neighbour: ClientConnection, message: dict[str, Any]
+) -> None:
+    sender = await joined(served)
+    errors = served.hub.stats.callback_errors
+    try:
+        await sender.send(json.dumps(message))
+        assert await recv(sender) == {"code": 4500, "reason": "Internal error", "ref": "w"}
+        await sender.send(
+            json.dumps({"topic": "room:v", "event": "echo", "payload": 3, "ref": "3"})
+        )
+        assert (await recv(sender))["payload"] == {"status": "ok", "response": 3}
+    finally:
+        await sender.close()
+    assert served.hub.stats.callback_errors == errors + 1
+    await assert_undisturbed(served, neighbour)
+
+
+async def closed_with(ws: ClientConnection) -> int | None:
+    """Read until the server closes; the close code the client got (1006: none)."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), 10)
+    except ConnectionClosed:
+        pass
+    return ws.close_code
+
+
+async def test_a_frame_over_the_limit_closes_with_1009(
+    served: Served, neighbour: ClientConnection
+) -> None:
+    sender = await joined(served)
+    await sender.send(json.dumps({"topic": "room:v", "event": "say", "payload": "x" * 70_000}))
+    assert await closed_with(sender) == 1009
+    await assert_undisturbed(served, neighbour)
+
+
+async def test_the_frame_limit_counts_bytes_not_characters(
+    served: Served, neighbour: ClientConnection
+) -> None:
+    # 20,000 characters, 80,000 bytes of UTF-8: over the 64 KiB limit.
+    sender = await joined(served)
+    wide = "\U0001f600" * 20_000
+    await sender.send(
+        json.dumps({"topic": "room:v", "event": "say", "payload": wide}, ensure_ascii=False)
+    )
+    assert await closed_with(sender) == 1009
+    await assert_undisturbed(served, neighbour)
+
+
+async def test_a_flood_over_the_rate_limit_closes_with_1008(
+    served: Served, neighbour: ClientConnection
+) -> None:
+    sender = await joined(served, path="/ws/limited")
+    frame = json.dumps({"topic": "room:v", "event": "echo", "payload": 0})
+    for _ in range(200):
+        await sender.send(frame)
+    assert await closed_with(sender) == 1008
+    await assert_undisturbed(served, neighbour)
+
+
+async def test_an_app_close_code_reaches_the_client(
+    served: Served, neighbour: ClientConnection
+) -> None:
+    sender = await joined(served)
+    await sender.send(json.dumps({"topic": "room:v", "event": "bye"}))
+    assert await closed_with(sender) == APP_CLOSE_CODE
+    assert sender.close_reason == "bye"
+    await assert_undisturbed(served, neighbour)
+
+
+async def eventually(predicate: Any, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def test_a_callback_that_never_returns_is_cancelled_when_its_client_leaves(
+    served: Served, neighbour: ClientConnection
+) -> None:
+    hub = served.hub
+    abandoned = hub.stats.abandoned_callbacks
+    disconnects = served.events.count(("disconnect", None))
+    sender = await joined(served, "room:hang")
+    await sender.send(json.dumps({"topic": "room:hang", "event": "hang", "ref": "h"}))
+    await asyncio.sleep(0.2)  # the callback is running (and watched)
+    await sender.close()
+    # cancel_grace is 0.5 s on this hub: the hooks run soon after, not never.
+    await eventually(
+        lambda: served.events.count(("disconnect", None)) == disconnects + 1, "on_disconnect"
+    )
+    assert ("exit", "room:hang") in served.events
+    assert hub.stats.abandoned_callbacks == abandoned + 1
+    assert hub.bus.subscriber_count("room:hang") == 0  # type: ignore[attr-defined]
+    await assert_undisturbed(served, neighbour)
+
+
+async def test_frames_sent_while_a_callback_runs_are_handled_in_order_after_it(
+    served: Served, neighbour: ClientConnection
+) -> None:
+    sender = await joined(served, "room:slow", path="/ws/limited")  # callback_timeout 0.2 s
+    await sender.send(json.dumps({"topic": "room:slow", "event": "hang", "ref": "h"}))
+    for n in range(5):
+        await sender.send(
+            json.dumps({"topic": "room:slow", "event": "echo", "payload": n, "ref": str(n)})
+        )
+    assert await recv(sender) == {"code": 4500, "reason": "Internal error", "ref": "h"}
+    got = [(await recv(sender))["payload"]["response"] for _ in range(5)]
+    assert got == [0, 1, 2, 3, 4]
+    await sender.close()
+    await assert_undisturbed(served, neighbour)
+
+
+@pytest.mark.parametrize("ws", WS_IMPLEMENTATIONS)
+async def test_sigterm_with_a_callback_stuck_ends_the_server_promptly(ws: str) -> None:
+    with uvicorn_process("tests.hardening.served:app", ws=ws) as (port, proc):
+        client = await connect(f"ws://127.0.0.1:{port}/ws")
+        await client.send(json.dumps({"topic": "room:1", "event": "join", "ref": "j"}))
+        await asyncio.wait_for(client.recv(), 10)
+        await client.send(json.dumps({"topic": "room:1", "event": "hang", "ref": "h"}))
+        await asyncio.sleep(0.2)
+        proc.terminate()
+        # The server closes the socket (1012) and the stuck callback is cancelled after
+        # the hub's cancel_grace (0.5 s) instead of holding the shutdown forever.
+        assert await closed_with(client) == 1012
+        # Without the cancellation this wait times out: uvicorn waits for the session.
+        code = await asyncio.to_thread(proc.wait, 20)
+        assert code in (0, -15)  # uvicorn >= 0.29 re-raises the SIGTERM it handled
