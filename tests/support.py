@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import uvicorn
@@ -85,8 +85,10 @@ def uvicorn_process(
     port: int | None = None,
     env: dict[str, str] | None = None,
     ws: str = "websockets-sansio",
+    args: Sequence[str] = (),
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """Serve the import string ``app`` ("pkg.mod:app") with uvicorn in a child process."""
+    """Serve the import string ``app`` ("pkg.mod:app") with uvicorn in a child process;
+    ``args`` are more uvicorn options (a later option wins over an earlier one)."""
     port = port or free_port()
     proc = subprocess.Popen(
         [
@@ -102,6 +104,7 @@ def uvicorn_process(
             ws,
             "--log-level",
             "warning",
+            *args,
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}", **(env or {})},

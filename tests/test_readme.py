@@ -115,3 +115,24 @@ def test_the_codemod_commands(tmp_path: Path) -> None:
     ]
     rewritten = (tmp_path / "examples" / "legacy_chat" / "app.py").read_text()
     assert "SocketHub(" in rewritten
+
+
+async def test_the_deploy_command_serves_with_the_frame_limit_matched() -> None:
+    """The "Deploying" uvicorn line runs as written, and uvicorn itself enforces 64 KiB."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.support import uvicorn_process
+
+    [line] = [command(line) for line in SHELL if command(line).startswith("uvicorn ")]
+    _, app, *flags = line.split()
+    with uvicorn_process(app, args=flags) as (port, _):
+        async with connect(f"ws://127.0.0.1:{port}/ws?user=ann", max_size=None) as ws:
+            await ws.send('{"topic":"room:lobby","event":"join","ref":"1"}')
+            assert "members" in str(await ws.recv())  # the demo's answer to a join
+            await ws.send("x" * 70_000)  # over --ws-max-size: uvicorn closes, not the hub
+            with pytest.raises(ConnectionClosed):
+                while True:  # the join's frames, then the close
+                    await ws.recv()
+            assert ws.close_code == 1009
+            assert ws.close_reason != "Message too big"  # uvicorn's close, not the hub's

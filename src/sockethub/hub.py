@@ -124,6 +124,8 @@ class SocketHub(RouteBase):
         self.limits = limits if limits is not None else HubLimits()
         self.error_policy: ErrorPolicy = error_policy
         self.stats = HubStats()
+        self.held = 0
+        """Connections of this hub in this process, from handshake to clean-up."""
         self.on_connect_callback: Callable[[ISocket], Awaitable[None]] | None = None
         self.on_disconnect_callback: Callable[[ISocket], Awaitable[None]] | None = None
         self._table: TopicTable[Channel] = TopicTable()

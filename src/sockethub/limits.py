@@ -34,6 +34,11 @@ class HubLimits:
       what happens past it (``"close"`` with 1013, or ``"drop_oldest"``).  Default 1 MiB,
       close.
     * ``close_timeout``: seconds the end of a connection waits for queued frames.
+    * ``max_connections``: connections this hub holds at once in this process; a handshake
+      beyond it is refused with HTTP 503 (close 1013 where the server cannot answer
+      HTTP) and counted in ``hub.stats.refused``.  uvicorn's ``--limit-concurrency`` does
+      not count upgraded WebSockets, so this is the in-process bound on file descriptors
+      and memory.  Default: none.
     * ``cancel_grace``: once a connection has ended (the client left, or the server
       closed it), a callback of it still running gets this many seconds before it is
       cancelled (counted in ``hub.stats.abandoned_callbacks``); each clean-up hook
@@ -53,6 +58,7 @@ class HubLimits:
     overflow: OverflowPolicy = "close"
     close_timeout: float = 1.0
     cancel_grace: float = 2.0
+    max_connections: int | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -65,7 +71,7 @@ class HubLimits:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"HubLimits.{name} must be positive, got {getattr(self, name)!r}")
-        for name in ("rate", "callback_timeout", "idle_timeout"):
+        for name in ("rate", "callback_timeout", "idle_timeout", "max_connections"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"HubLimits.{name} must be positive or None, got {value!r}")

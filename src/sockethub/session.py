@@ -178,6 +178,22 @@ class Session:
             hub.stats.refused += 1
             await refuse(websocket, "Origin not allowed", status=403, close_code=1008)
             return
+        cap = hub.limits.max_connections
+        if cap is not None and hub.held >= cap:
+            hub.stats.refused += 1
+            logger.warning("refusing a connection to %s: %d connections held", hub.path, cap)
+            await refuse(websocket, "Too many connections", status=503, close_code=1013)
+            return
+        hub.held += 1  # from here, counted against max_connections (handshakes included)
+        try:
+            await self._admitted()
+        finally:
+            hub.held -= 1
+
+    async def _admitted(self) -> None:
+        hub = self.hub
+        sock = self.sock
+        websocket = sock.websocket
         self.protocol = hub.select_protocol(sock)
         if hub.on_connect_callback is not None:
             try:

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from websockets.asyncio.client import connect
 
-from sockethub import HubLimits, ISocket, SocketHub
+from sockethub import EncodeError, HubLimits, ISocket, SocketHub
 from tests.hardening.app import build
 from tests.rawws import RawClient
 from tests.support import uvicorn_thread
@@ -156,3 +156,19 @@ def test_hub_limits_are_validated() -> None:
         HubLimits(max_topics=0)
     with pytest.raises(ValueError, match="overflow"):
         HubLimits(overflow="explode")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "payload", [float("nan"), float("-inf"), "\ud800", {"\udfff": 1}], ids=repr
+)
+def test_server_side_publishes_that_are_not_strict_json_raise_and_reach_nobody(
+    payload: Any,
+) -> None:
+    app, hub, _, _ = build()
+    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+        join(ws, "room:1")
+        with pytest.raises(EncodeError):
+            client.portal.call(hub.publish, "room:1", "said", payload)
+        client.portal.call(hub.publish, "room:1", "said", "next")
+        assert ws.receive_json() == {"topic": "room:1", "event": "said", "payload": "next"}
+        assert hub.bus.subscriber_count("room:1") == 1  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.testclient import WebSocketTestSession as Session
 
-from sockethub import ISocket, SocketHub
+from tests.hardening.app import build
 
 # -- the texts ---------------------------------------------------------------------------
 
@@ -92,21 +92,6 @@ def strict(text: str) -> Any:
 
 
 # -- the app and the two protocols ------------------------------------------------------
-
-
-def make_app() -> tuple[Starlette, SocketHub]:
-    hub = SocketHub("/ws")
-    room = hub.channel("room:{id}")
-
-    @room.on_receive("echo")
-    async def echo(payload: Any, sock: ISocket) -> Any:
-        return payload
-
-    @room.on_receive("say")
-    async def say(payload: Any, sock: ISocket) -> None:
-        await sock.publish(payload, event="said")
-
-    return Starlette(routes=[hub]), hub
 
 
 class Envelope:
@@ -203,6 +188,6 @@ def test_every_server_frame_is_strict_json_whatever_the_client_sent(
     case: tuple[str, bool], protocol: Protocol
 ) -> None:
     text, ok = case
-    app, hub = make_app()
+    app, hub, _, _ = build()  # /ws: room:{id} with "echo" (returns) and "say" (publishes)
     check(app, protocol, text, ok)
     assert hub.bus.topics() == {}  # type: ignore[attr-defined]
