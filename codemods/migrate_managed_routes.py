@@ -931,7 +931,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 self._todo(
                     use.node,
                     f"not converted to `{label}.include(...)`: {reason}. In 0.1 `{use.attr}` "
-                    "copied whole routes (own paths and hooks, parent_prefix a path prefix); "
+                    "copied whole routes (own paths and hooks; parent_prefix was removed from "
+                    "their paths); "
                     "SocketHub.include(*hubs, parent_prefix=...) copies only channels onto "
                     "this connection with a topic prefix. Migrate these routes by hand "
                     "(Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).",
@@ -982,7 +983,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 literal = _literal_str(value)
                 is_none = isinstance(value, cst.Name) and value.value == "None"
                 if not (is_none or literal == ""):
-                    return "parent_prefix is a path prefix in 0.1, not a topic prefix"
+                    return "parent_prefix is removed from route paths in 0.1, not a topic prefix"
         if not children:
             return "nothing is merged"
         for key in children:
@@ -993,7 +994,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 return "a merged route has its own on_connect/on_disconnect hooks"
             if child.attrs(*_COMPOSE, "sub"):
                 return "a merged route has routes of its own"
-            # 0.1 put a merged route at parent.path + parent_prefix + route.path.
+            # 0.1 served a merged route at parent.path joined with route.path (minus
+            # parent_prefix): only a route with no path of its own shares the parent's.
             if self._path_literal(child) != "":
                 return "a merged route has a path of its own"
         return None

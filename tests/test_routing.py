@@ -85,9 +85,12 @@ def test_path_params_are_converted_by_starlette_convertors() -> None:
             pass
 
 
-def test_route_path_must_start_with_a_slash() -> None:
+def test_route_paths_are_normalised_and_a_hub_path_must_start_with_a_slash() -> None:
+    assert WebSocketRoute("ws").path == "/ws"  # as 0.1 did
+    with pytest.raises(ValueError, match="must not end with '/'"):
+        WebSocketRoute("/ws/")
     with pytest.raises(ValueError, match="must start with '/'"):
-        WebSocketRoute("ws")
+        SocketHub("ws")
 
 
 def test_http_requests_to_the_path_are_not_matched() -> None:
@@ -239,25 +242,26 @@ def test_route_with_endpoint_and_children_serves_both() -> None:
 
 
 def test_merge_copies_routes_and_children_under_the_path() -> None:
-    other = echo_route("/echo/{room}")
+    other = echo_route("/v1/echo/{room}")
     other_child = other.sub("/deep")
     other_child.endpoint(echo)
     other_child.name = "deep"
-    plain = echo_route("/plain", name="plain")
+    plain = echo_route("/v1/plain", name="plain")
 
     root = WebSocketRoute("/ws")
+    # parent_prefix is removed from the merged routes' paths (the 0.1 contract)
     root.merge(other, plain, parent_prefix="/v1")
     app = Starlette(routes=[root])
     with TestClient(app) as client:
-        for path in ("/ws/v1/echo/r", "/ws/v1/echo/r/deep", "/ws/v1/plain"):
+        for path in ("/ws/echo/r", "/ws/echo/r/deep", "/ws/plain"):
             with client.websocket_connect(path) as ws:
                 assert ws.receive_json()["path"] == path
-    assert app.url_path_for("echo", room="r") == "/ws/v1/echo/r"
-    assert app.url_path_for("deep", room="r") == "/ws/v1/echo/r/deep"
-    assert app.url_path_for("plain") == "/ws/v1/plain"
+    assert app.url_path_for("echo", room="r") == "/ws/echo/r"
+    assert app.url_path_for("deep", room="r") == "/ws/echo/r/deep"
+    assert app.url_path_for("plain") == "/ws/plain"
     # copies: the originals keep their own paths
-    assert other.path == "/echo/{room}"
-    assert other_child.path == "/echo/{room}/deep"
+    assert other.path == "/v1/echo/{room}"
+    assert other_child.path == "/v1/echo/{room}/deep"
 
 
 def test_merge_without_prefix() -> None:
@@ -434,19 +438,19 @@ def test_reset_rebuilds_the_stack_after_changing_middlewares() -> None:
 def test_children_inside_a_mount() -> None:
     root = WebSocketRoute("/ws/{room}")
     root.sub("/a").endpoint(echo)
-    other = echo_route("/b/{n:int}", name="b")
+    other = echo_route("/m/b/{n:int}", name="b")
     root.merge(other, parent_prefix="/m")
     app = Starlette(routes=[Mount("/api", routes=[root], name="api")])
     with TestClient(app) as client:
         with client.websocket_connect("/api/ws/r/a") as ws:
             assert ws.receive_json() == {"path": "/api/ws/r/a", "params": {"room": "r"}}
-        with client.websocket_connect("/api/ws/r/m/b/4") as ws:
+        with client.websocket_connect("/api/ws/r/b/4") as ws:
             assert ws.receive_json() == {
-                "path": "/api/ws/r/m/b/4",
+                "path": "/api/ws/r/b/4",
                 "params": {"room": "r", "n": 4},
             }
     assert app.url_path_for("api:echo", room="r") == "/api/ws/r/a"
-    assert app.url_path_for("api:b", room="r", n=4) == "/api/ws/r/m/b/4"
+    assert app.url_path_for("api:b", room="r", n=4) == "/api/ws/r/b/4"
 
 
 def test_parent_middlewares_wrap_children_outside_their_own() -> None:

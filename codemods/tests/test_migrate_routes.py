@@ -792,7 +792,7 @@ class TestComposition(MigrateTest):
             child = WebSocketRoute("/child")
             main.channel("m:{x}")
             child.channel("c:{x}")
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is a path prefix in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is removed from route paths in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks; parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
             main.merge(child, parent_prefix="/api")
             """,
         )
@@ -823,7 +823,7 @@ class TestComposition(MigrateTest):
             async def c(sock):
                 pass
 
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks, parent_prefix a path prefix); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks; parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
             main.merge(child)
             """,
         )

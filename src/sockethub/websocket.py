@@ -19,11 +19,41 @@ from .params import ParamError, ParamPlan
 from .routing import MiddlewareLike, RouteBase
 from .socket import ISocket
 
-__all__ = ["WSManagedEndpoint", "WebSocketEndpoint", "WebSocketRoute"]
+__all__ = [
+    "WSManagedEndpoint",
+    "WebSocketEndpoint",
+    "WebSocketRoute",
+    "join_paths",
+    "normalise_path",
+]
 
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def normalise_path(path: str) -> str:
+    """A route path as 0.1 normalised it: spaces removed, a leading ``/`` added.
+
+    ``"ws"`` is ``"/ws"``; ``""`` stays ``""`` (a route that only holds children).  A
+    trailing ``/`` on a path longer than ``/`` raises :class:`ValueError`.
+    """
+    if not isinstance(path, str):
+        raise TypeError(f"a route path is a str, got {path!r}")
+    path = path.replace(" ", "")
+    if path and not path.startswith("/"):
+        path = "/" + path
+    if len(path) > 1 and path.endswith("/"):
+        raise ValueError(f"a route path must not end with '/': {path!r}")
+    return path
+
+
+def join_paths(parent: str, child: str) -> str:
+    """``parent`` + ``child`` without the parent's trailing ``/``: ``"/" + "/v1"`` is
+    ``"/v1"``, ``"/ws" + "/v1"`` is ``"/ws/v1"``; a child ``"/"`` adds nothing."""
+    if child == "/":
+        child = ""
+    return parent.rstrip("/") + child or "/"
 
 
 class WebSocketEndpoint:
@@ -86,6 +116,9 @@ class WebSocketRoute(ManagedModeFacade, RouteBase):
     the browser's same-origin policy (cross-site WebSocket hijacking).  Child routes
     (``sub``) and merged copies keep the policy of the route they are created from.
 
+    Paths are normalised as in 0.1 (:func:`normalise_path`); ``sub`` and ``merge`` join
+    paths with :func:`join_paths`.
+
     For channels, hooks and a pub/sub bus use :class:`~sockethub.SocketHub` instead.
     """
 
@@ -98,7 +131,7 @@ class WebSocketRoute(ManagedModeFacade, RouteBase):
         allowed_origins: Iterable[str] | None = None,
         allow_missing_origin: bool = True,
     ) -> None:
-        super().__init__(path, name=name, middlewares=middlewares)
+        super().__init__(normalise_path(path), name=name, middlewares=middlewares)
         self._endpoint: WebSocketEndpoint | None = None
         self._origin_policy = OriginPolicy(allowed_origins, allow_missing_origin)
 
@@ -142,8 +175,10 @@ class WebSocketRoute(ManagedModeFacade, RouteBase):
     # -- composition -----------------------------------------------------------------
 
     def sub(self, path: str) -> WebSocketRoute:
-        """The child route at ``self.path + path``, created on first use."""
-        full = self.path + path
+        """The child route at ``join_paths(self.path, path)``: the existing one if this
+        route already has a child there, else a new one.  Connections to it pass through
+        this route's middlewares (then the child's own)."""
+        full = join_paths(self.path, normalise_path(path))
         for child in self.children:
             if isinstance(child, WebSocketRoute) and child.path == full:
                 return child
@@ -153,22 +188,31 @@ class WebSocketRoute(ManagedModeFacade, RouteBase):
         return child
 
     def merge(self, *routes: WebSocketRoute, parent_prefix: str | None = None) -> None:
-        """Copy ``routes`` (and their children) under ``self.path + parent_prefix``."""
-        prefix = self.path + (parent_prefix or "")
-        for route in routes:
-            self.children.append(route.copy_under(prefix))
+        """Add a copy of each of ``routes`` (and of its children) as a child of this route.
 
-    def copy_under(self, prefix: str) -> WebSocketRoute:
-        """A copy of this route (endpoint, middlewares, children) at ``prefix + path``."""
-        copy = WebSocketRoute(prefix + self.path, name=self._name, middlewares=self.middlewares)
+        The copy's path is this route's path joined with ``route.path``, from which
+        ``parent_prefix`` is removed first when given:
+        ``WebSocketRoute("/ws").merge(WebSocketRoute("/ws/v1"), parent_prefix="/ws")``
+        serves ``/ws/v1``; without ``parent_prefix`` it serves ``/ws/ws/v1``.  Merging
+        twice adds two copies.
+        """
+        for route in routes:
+            self.children.append(route.copy_under(self.path, strip=parent_prefix or ""))
+
+    def copy_under(self, parent: str, *, strip: str = "") -> WebSocketRoute:
+        """A copy of this route (endpoint, middlewares, children) at
+        ``join_paths(parent, self.path.removeprefix(strip))``; its children are copied the
+        same way under the copy, with this route's path as the part they drop."""
+        path = join_paths(parent, self.path.removeprefix(strip)) if self.path else parent
+        copy = WebSocketRoute(path, name=self._name, middlewares=self.middlewares)
         copy._endpoint = self._endpoint
         copy._origin_policy = self._origin_policy
         self._copy_managed_into(copy)
-        copy.children = [child_copy(child, prefix) for child in self.children]
+        copy.children = [child_copy(child, copy.path, self.path) for child in self.children]
         return copy
 
 
-def child_copy(child: RouteBase, prefix: str) -> RouteBase:
+def child_copy(child: RouteBase, parent: str, strip: str) -> RouteBase:
     if isinstance(child, WebSocketRoute):
-        return child.copy_under(prefix)
+        return child.copy_under(parent, strip=strip)
     raise TypeError(f"cannot merge a child route of type {type(child).__name__}")
