@@ -10,7 +10,7 @@ from .errors import EncodeError, JoinRefused, RejectError, ReplyError, Sockethub
 from .hub import HubStats, SocketHub
 from .limits import HubLimits
 from .protocols import EnvelopeProtocol, PhoenixProtocol, WireProtocol
-from .socket import ISocket
+from .socket import ChannelSocket, ISocket
 from .websocket import WebSocketRoute
 
 __version__ = "0.2.0"
@@ -19,6 +19,7 @@ __all__ = [
     "BusObserver",
     "BusUnavailable",
     "Channel",
+    "ChannelSocket",
     "EncodeError",
     "EnvelopeProtocol",
     "HubLimits",

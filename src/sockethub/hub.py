@@ -100,6 +100,17 @@ class SocketHub(RouteBase):
       when the query string has ``vsn=2.0.0`` (phoenix.js sends it), else the 0.1 envelope.
       ``protocol=EnvelopeProtocol()`` (or ``PhoenixProtocol()``) fixes one for every
       connection.
+    * ``per_join_sockets`` (default True): each join's callbacks get their own
+      :class:`~sockethub.ChannelSocket`, bound to the joined topic for as long as the join
+      lives (equal to the connection's socket).  False gives every callback the
+      connection's one socket, its ``topic``/``params`` set before each callback, as 0.1
+      did (the deprecated facade uses this).
+
+    Joins: ``on_join``'s return value is the join reply's ``response`` (Phoenix's
+    ``{:ok, reply, socket}``; in the 0.1 envelope, sent when the join carried a ``ref``).
+    On a Phoenix connection a channel whose callback raised is left at once, as in
+    Phoenix: the client gets ``phx_error``, ``on_exit`` runs, the topic is unsubscribed,
+    and the client's rejoin is a fresh join.
     """
 
     def __init__(
@@ -114,6 +125,7 @@ class SocketHub(RouteBase):
         allow_missing_origin: bool = True,
         error_policy: ErrorPolicy = "reply",
         protocol: ProtocolChoice | None = None,
+        per_join_sockets: bool = True,
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
         if error_policy not in ("reply", "close", "raise"):
@@ -132,6 +144,7 @@ class SocketHub(RouteBase):
         self._channels: list[Channel] = []
         self._origin_policy = OriginPolicy(allowed_origins, allow_missing_origin)
         self._protocol_choice: ProtocolChoice = protocol if protocol is not None else by_vsn
+        self.per_join_sockets = per_join_sockets
 
     # -- registration ---------------------------------------------------------------------
 

@@ -117,7 +117,9 @@ class WSManagedEndpoint(WebSocketEndpoint):
         self.has_handler = False
         self.on_connect_hook: Callable[..., Awaitable[None]] | None = None
         self.on_disconnect_hook: Callable[..., Awaitable[None]] | None = None
-        self.hub = SocketHub(path, bus=bus, error_policy="raise", protocol=_ENVELOPE)
+        self.hub = SocketHub(
+            path, bus=bus, error_policy="raise", protocol=_ENVELOPE, per_join_sockets=False
+        )
         self.hub.on_connect(self._connect)
         self.hub.on_disconnect(self._disconnect)
 

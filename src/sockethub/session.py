@@ -29,7 +29,7 @@ from .errors import EncodeError, FrameError, JoinRefused, RejectError, ReplyErro
 from .handshake import refuse
 from .outbox import Outbox, OutboxClosed
 from .protocols.base import Inbound, WireProtocol
-from .socket import ISocket
+from .socket import ChannelSocket, ISocket
 
 if TYPE_CHECKING:
     from .hub import SocketHub
@@ -92,7 +92,7 @@ class _Reader:
 class _Joined:
     """A topic this connection joined: its channel, params and bus callback."""
 
-    __slots__ = ("channel", "deliver", "join_ref", "params")
+    __slots__ = ("channel", "deliver", "join_ref", "params", "sock")
 
     def __init__(
         self,
@@ -100,11 +100,13 @@ class _Joined:
         params: dict[str, str],
         join_ref: str | None,
         deliver: Callable[[PubSubMessage], None],
+        sock: ISocket,
     ) -> None:
         self.channel = channel
         self.params = params
         self.join_ref = join_ref
         self.deliver = deliver
+        self.sock = sock
 
 
 def subscriber(outbox: Outbox, protocol: WireProtocol) -> Callable[[PubSubMessage], None]:
@@ -294,23 +296,8 @@ class Session:
                 frame = message.get("bytes")
                 if frame is None:
                     continue
-            size = len(frame)
-            if size * 4 > max_frame and type(frame) is str and not frame.isascii():
-                size = len(frame.encode("utf-8", "surrogatepass"))  # the size on the wire
-            if size > max_frame:
-                logger.info("closing %s: frame of %d bytes > %d", self.sock, size, max_frame)
-                outbox.close(1009, "Message too big")
+            if not self._admit(frame, max_frame, rate, idle is not None):
                 return
-            if rate is not None or idle is not None:
-                now = time.monotonic()
-                if rate is not None:
-                    tokens = min(float(limits.burst), self._tokens + (now - self._last_seen) * rate)
-                    if tokens < 1.0:
-                        logger.info("closing %s: more than %s messages/s", self.sock, rate)
-                        outbox.close(1008, "Rate limit exceeded")
-                        return
-                    self._tokens = tokens - 1.0
-                self._last_seen = now
             try:
                 inbound = protocol.decode(frame)
             except FrameError as exc:
@@ -318,6 +305,31 @@ class Session:
                 self._put(protocol.error(exc.code, exc.reason, Inbound("", "", None, exc.ref)))
                 continue
             await self._handle(inbound)
+
+    def _admit(self, frame: str | bytes, max_frame: int, rate: float | None, idle: bool) -> bool:
+        """Apply the frame size and rate limits to one inbound frame (closing the
+        connection and returning False past them) and note when the client was last seen."""
+        size = len(frame)
+        if size * 4 > max_frame and type(frame) is str and not frame.isascii():
+            size = len(frame.encode("utf-8", "surrogatepass"))  # the size on the wire
+        outbox = self.outbox
+        assert outbox is not None
+        if size > max_frame:
+            logger.info("closing %s: frame of %d bytes > %d", self.sock, size, max_frame)
+            outbox.close(1009, "Message too big")
+            return False
+        if rate is not None or idle:
+            now = time.monotonic()
+            if rate is not None:
+                burst = float(self.hub.limits.burst)
+                tokens = min(burst, self._tokens + (now - self._last_seen) * rate)
+                if tokens < 1.0:
+                    logger.info("closing %s: more than %s messages/s", self.sock, rate)
+                    outbox.close(1008, "Rate limit exceeded")
+                    return False
+                self._tokens = tokens - 1.0
+            self._last_seen = now
+        return True
 
     # -- one message --------------------------------------------------------------------------
 
@@ -346,10 +358,7 @@ class Session:
         if callback is None:
             self._put(protocol.error(4404, "Event not found", inbound))
             return
-        sock = self.sock
-        sock.topic = topic
-        sock.params = joined.params
-        sock.message = inbound
+        sock = self._channel_sock(joined.sock, topic, joined.params, inbound)
         what = f"on_receive({event!r})"
         frame: str | bytes | None
         try:
@@ -365,9 +374,24 @@ class Session:
                 return
         except Exception as exc:
             self._callback_failed(exc, inbound, what, joined.join_ref)
+            if protocol.crash_leaves and self.joined.get(topic) is joined:
+                # Phoenix: the crashed channel is gone at once (phx_error was sent); the
+                # client's rejoin is a fresh join.
+                await self._leave(inbound, joined, quiet=True)
             return
         if frame is not None:
             self._put(frame)
+
+    def _channel_sock(
+        self, sock: ISocket, topic: str, params: dict[str, str], inbound: Inbound
+    ) -> ISocket:
+        """The socket a channel callback gets, with ``message`` set to ``inbound``; in
+        shared mode (the 0.1 facade) the connection's, retargeted at ``topic``."""
+        if sock is self.sock:
+            sock.topic = topic
+            sock.params = params
+        sock.message = inbound
+        return sock
 
     async def _join(self, inbound: Inbound, joined: _Joined | None) -> None:
         protocol = self.protocol
@@ -388,26 +412,34 @@ class Session:
             self._put(protocol.error(4429, "Too many topics joined", inbound))
             return
         channel, params = resolved
-        sock = self.sock
-        sock.topic = topic
-        sock.params = params
-        sock.message = inbound
+        sock: ISocket
+        if self.hub.per_join_sockets:
+            sock = self.sock.channel_view(topic, params, inbound)
+        else:
+            sock = self._channel_sock(self.sock, topic, params, inbound)
         try:
-            await self._call(channel.on_join_callback(params, sock))
+            result = await self._call(channel.on_join_callback(params, sock))
+            # on_join's return value is the join reply's payload (Phoenix's
+            # {:ok, reply, socket}); encoded here, so that one that cannot be sent is the
+            # callback's failure.
+            frame = protocol.reply(inbound, "ok", result)
         except JoinRefused as exc:
+            _end_view(sock)
             try:
                 self._put(protocol.join_refused(inbound, exc.reason, exc.response))
             except EncodeError as failure:
                 self._callback_failed(failure, inbound, "on_join", inbound.join_ref)
             return
         except Exception as exc:
+            _end_view(sock)
             self._callback_failed(exc, inbound, "on_join", inbound.join_ref)
             return
         outbox = self.outbox
         assert outbox is not None
         if outbox.closed:
+            _end_view(sock)
             return
-        entry = _Joined(channel, params, inbound.join_ref, subscriber(outbox, protocol))
+        entry = _Joined(channel, params, inbound.join_ref, subscriber(outbox, protocol), sock)
         self.joined[topic] = entry
         try:
             await self.hub.bus.subscribe(topic, entry.deliver)
@@ -417,7 +449,6 @@ class Session:
             await self._run_exit(topic, entry)
             self._put(protocol.error(4503, "Service unavailable", inbound))
             return
-        frame = protocol.reply(inbound, "ok", None)
         if frame is not None:
             self._put(frame)
 
@@ -425,7 +456,7 @@ class Session:
         topic = inbound.topic
         del self.joined[topic]
         await self._unsubscribe(topic, joined)
-        self.sock.message = inbound
+        joined.sock.message = inbound
         await self._run_exit(topic, joined, inbound)
         if quiet:
             return
@@ -440,9 +471,10 @@ class Session:
     async def _run_exit(self, topic: str, joined: _Joined, inbound: Inbound | None = None) -> None:
         """Run ``on_exit`` for ``topic``; an error is logged (and applies the error policy
         while the connection is live)."""
-        sock = self.sock
-        sock.topic = topic
-        sock.params = joined.params
+        sock = joined.sock
+        if sock is self.sock:
+            sock.topic = topic
+            sock.params = joined.params
         timeout = _UNSET if inbound is not None else self._ended_timeout()
         try:
             await self._call(joined.channel.on_exit_callback(sock), timeout)
@@ -461,6 +493,8 @@ class Session:
                     logger.exception("on_exit raised for topic %r", topic)
             else:
                 self._callback_failed(exc, inbound, "on_exit", None)
+        finally:
+            _end_view(sock)
 
     async def _unsubscribe(self, topic: str, joined: _Joined) -> None:
         try:
@@ -547,10 +581,13 @@ class Session:
         """Read ahead while a callback runs; cancel it once the connection has ended."""
         ahead = self._reader.ahead
         receive = self._reader.raw
+        control = self.protocol.control_topic
         while True:
             if len(ahead) >= AHEAD_MAX:
                 return  # backpressure: the client waits for the callback, as it would
             message = await receive()
+            if control is not None and self._answered(message, control):
+                continue
             ahead.append(message)
             if message["type"] == "websocket.disconnect":
                 break
@@ -567,6 +604,30 @@ class Session:
         self.hub.stats.abandoned_callbacks += 1
         self._abandoning = True
         task.cancel()
+
+    def _answered(self, message: Message, control: str) -> bool:
+        """Answer a control frame (a Phoenix heartbeat) read while a callback runs, so
+        that the client does not time the connection out; False for any other message.
+
+        The control topic is a topic of its own: answering it before channel messages
+        read ahead of it reorders nothing within any topic.
+        """
+        frame = message.get("text")
+        if message["type"] != "websocket.receive" or frame is None or control not in frame:
+            return False
+        try:
+            inbound = self.protocol.decode(frame)
+        except FrameError:
+            return False
+        if inbound.topic != control:
+            return False
+        limits = self.hub.limits
+        idle = (limits.idle_timeout or self.protocol.idle_timeout) is not None
+        if self._admit(frame, limits.max_frame_bytes, limits.rate, idle):
+            answer = self.protocol.control(inbound)
+            if answer is not None:
+                self._put(answer)
+        return True
 
     def _ended_timeout(self) -> float:
         """The bound of a clean-up hook: ``cancel_grace``, or ``callback_timeout`` if less."""
@@ -673,6 +734,12 @@ class Session:
         await outbox.drain(hub.limits.close_timeout)
         hub.stats.connections -= 1
         sock._session = None
+
+
+def _end_view(sock: ISocket) -> None:
+    """Mark a join's socket view as ended: sending through it raises from now on."""
+    if isinstance(sock, ChannelSocket):
+        sock.left = True
 
 
 def _start_watching(ref: weakref.ref[Session]) -> None:

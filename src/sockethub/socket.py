@@ -13,7 +13,7 @@ from .errors import RejectError
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["ISocket", "SocketSession"]
+__all__ = ["ChannelSocket", "ISocket", "SocketSession"]
 
 
 class SocketSession(Protocol):
@@ -40,6 +40,10 @@ class ISocket:
     Inside a :class:`~sockethub.SocketHub` every send goes through the connection's
     outbound queue, so frames leave in the order they were produced, replies and
     broadcasts alike, and a slow client never blocks the code that sends to it.
+
+    A hub gives each join its own :class:`ChannelSocket`, a view of this connection bound
+    to the joined topic.  Views of one connection compare equal to it (and to each
+    other), so a set of sockets holds a connection once, however many views reach it.
     """
 
     __slots__ = ("_session", "assigns", "message", "params", "topic", "websocket")
@@ -197,7 +201,71 @@ class ISocket:
     async def receive_json(self, mode: str = "text") -> Any:
         return await self.websocket.receive_json(mode=mode)
 
+    # -- identity: every view of a connection is that connection ----------------------
+
+    def _connection(self) -> ISocket:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ISocket):
+            return NotImplemented
+        return self._connection() is other._connection()
+
+    def __hash__(self) -> int:
+        return id(self._connection())
+
+    def channel_view(self, topic: str, params: dict[str, str], message: Any) -> ChannelSocket:
+        """A :class:`ChannelSocket` of this connection bound to ``topic`` (for a join)."""
+        return ChannelSocket(self, topic, params, message)
+
     def __repr__(self) -> str:
         client = self.websocket.client
         where = f"{client.host}:{client.port}" if client else "?"
-        return f"<ISocket {self.websocket.url.path} from {where} topic={self.topic!r}>"
+        return (
+            f"<{type(self).__name__} {self.websocket.url.path} from {where} topic={self.topic!r}>"
+        )
+
+
+class ChannelSocket(ISocket):
+    """The socket a channel's callbacks get: the connection, bound to one join.
+
+    ``topic`` and ``params`` are those of the join for as long as it lives, so a task
+    started in ``on_join`` that later calls ``sock.publish(...)`` or ``sock.reply(...)``
+    still reaches its own topic, whatever else the connection joined since.  ``assigns``
+    is the connection's dict (shared by every view).  Once the topic is left (a leave,
+    a crash of its channel, the end of the connection), sending through the view raises
+    :class:`RuntimeError`; the connection's own socket (``on_disconnect``'s) is unaffected.
+    """
+
+    __slots__ = ("connection", "left")
+
+    topic: str
+
+    def __init__(
+        self, connection: ISocket, topic: str, params: dict[str, str], message: Any
+    ) -> None:
+        self.websocket = connection.websocket
+        self.connection = connection
+        """The connection's own socket (the one ``on_connect`` and ``on_disconnect`` get)."""
+        self.topic = topic
+        self.params = params
+        self.assigns = connection.assigns
+        self.message = message
+        self.left = False
+        """True once the join this view belongs to has ended."""
+
+    @property
+    def _session(self) -> SocketSession | None:
+        if self.left:
+            raise RuntimeError(
+                f"this socket's join of topic {self.topic!r} has ended (left, crashed or "
+                "disconnected): it cannot send any more"
+            )
+        return self.connection._session
+
+    @_session.setter
+    def _session(self, value: SocketSession | None) -> None:
+        self.connection._session = value
+
+    def _connection(self) -> ISocket:
+        return self.connection

@@ -4,6 +4,7 @@ with a short idle timeout.  ``build()`` returns fresh objects, so tests never sh
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ class Seen:
     joins: list[dict[str, Any]] = field(default_factory=list)
     exits: list[str] = field(default_factory=list)
     disconnects: int = 0
+    order: list[str] = field(default_factory=list)
+    """``join:<topic>`` and ``exit:<topic>``, in the order the callbacks ran."""
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 @dataclass
@@ -51,18 +55,34 @@ def build(*, idle_timeout: float = 0.3, protocol: Any = None) -> PhoenixApp:
         seen.disconnects += 1
 
     @room.on_join
-    async def join(params: dict[str, str], sock: ISocket) -> None:
+    async def join(params: dict[str, str], sock: ISocket) -> Any:
         payload = sock.message.payload
         seen.joins.append({"topic": sock.topic, "payload": payload})
+        seen.order.append(f"join:{sock.topic}")
+        if params["room_id"] == "greet":
+            return {"welcome": sock.topic}
+        if params["room_id"].startswith("task"):
+            # A task of this join, publishing later (after other joins) on its own topic.
+            go = sock.assigns.setdefault("go", asyncio.Event())
+
+            async def later() -> None:
+                await go.wait()
+                await sock.publish({"from": sock.topic}, event="late")
+
+            task = asyncio.get_running_loop().create_task(later())
+            seen.tasks.add(task)
+            task.add_done_callback(seen.tasks.discard)
         if params["room_id"] == "crash":
             raise RuntimeError("on_join crashed on purpose")
         if params["room_id"] == "secret" and (payload or {}).get("password") != "sesame":
             raise JoinRefused("Wrong password")
+        return None
 
     @room.on_exit
     async def exit_(sock: ISocket) -> None:
         assert sock.topic is not None
         seen.exits.append(sock.topic)
+        seen.order.append(f"exit:{sock.topic}")
 
     @room.on_receive("echo")
     async def echo(payload: Any, sock: ISocket) -> Any:
@@ -71,6 +91,15 @@ def build(*, idle_timeout: float = 0.3, protocol: Any = None) -> PhoenixApp:
     @room.on_receive("fail")
     async def fail(payload: Any, sock: ISocket) -> None:
         raise ReplyError("Not allowed", response={"reason": "Not allowed", "asked": payload})
+
+    @room.on_receive("slow")
+    async def slow(payload: Any, sock: ISocket) -> Any:
+        await asyncio.sleep(float(payload))
+        return "done"
+
+    @room.on_receive("go")
+    async def go(payload: Any, sock: ISocket) -> None:
+        sock.assigns["go"].set()
 
     @room.on_receive("crash")
     async def crash(payload: Any, sock: ISocket) -> None:

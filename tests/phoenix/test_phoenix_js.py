@@ -222,3 +222,70 @@ def test_server_restart_client_rejoins_by_itself(phoenix_js: NodeClient) -> None
         phoenix_js.send("push", sock="b", topic="room:r", event="shout", payload="back", tag="s")
         got = phoenix_js.wait(ev="message", sock="a")
         assert (got["event"], got["payload"]["data"]) == ("shouted", "back")
+
+
+def test_the_crashed_channel_is_gone_before_the_rejoin(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, papp = server
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket", retryMs=300)
+    phoenix_js.send("socket", sock="b", url=f"{url}/socket")
+    phoenix_js.send("join", sock="a", topic="room:k", events=["shouted"])
+    phoenix_js.send("join", sock="b", topic="room:k")
+    assert phoenix_js.wait(ev="join", sock="a")["status"] == "ok"
+    assert phoenix_js.wait(ev="join", sock="b")["status"] == "ok"
+    phoenix_js.send("push", sock="a", topic="room:k", event="crash", payload=None, tag="x")
+    phoenix_js.wait(ev="chan_error", sock="a", topic="room:k")
+    # Between the crash and the rejoin (300 ms later) the crashed channel is unsubscribed.
+    assert papp.hub.bus.subscriber_count("room:k") == 1  # type: ignore[attr-defined]
+    phoenix_js.send("push", sock="b", topic="room:k", event="shout", payload=1, tag="s")
+    assert phoenix_js.wait(ev="join", sock="a")["status"] == "ok"  # the rejoin: fresh
+    phoenix_js.send("push", sock="b", topic="room:k", event="shout", payload=2, tag="t")
+    got = phoenix_js.wait(ev="message", sock="a", topic="room:k")
+    assert got["payload"]["data"] == 2  # 1 was shouted while the channel was gone
+    assert papp.seen.order.count("exit:room:k") == 1
+    assert papp.seen.order.index("exit:room:k") < len(papp.seen.order) - 1
+    assert papp.seen.order[-1] == "join:room:k"  # on_exit ran before the rejoin
+
+
+def test_heartbeats_are_answered_while_a_callback_runs(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, papp = server
+    phoenix_js.send("socket", sock="hb", url=f"{url}/socket", heartbeatIntervalMs=300)
+    phoenix_js.send("join", sock="hb", topic="room:slow")
+    assert phoenix_js.wait(ev="join", sock="hb")["status"] == "ok"
+    phoenix_js.send("push", sock="hb", topic="room:slow", event="slow", payload=2, tag="s")
+    assert reply(phoenix_js, "s")["response"]["data"] == "done"
+    during = [e for e in phoenix_js.events if e["ev"] == "heartbeat"]
+    assert len(during) >= 4  # 2 s of 300 ms heartbeats, every one answered "ok"
+    assert {e["status"] for e in during} == {"ok"}
+    bad = {"close", "error", "chan_error"}
+    assert [e for e in phoenix_js.events if e["ev"] in bad] == []
+    assert papp.hub.stats.total_connections == 1  # never reconnected
+
+
+def test_the_join_reply_is_on_joins_return_value(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, _ = server
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket")
+    phoenix_js.send("join", sock="a", topic="room:greet")
+    joined = phoenix_js.wait(ev="join", sock="a")
+    assert (joined["status"], joined["response"]) == ("ok", {"welcome": "room:greet"})
+    phoenix_js.send("join", sock="a", topic="room:plain")
+    assert phoenix_js.wait(ev="join", sock="a", topic="room:plain")["response"] == {}
+
+
+def test_a_task_of_a_join_publishes_on_its_own_topic_after_other_joins(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, _ = server
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket")
+    phoenix_js.send("join", sock="a", topic="room:task1", events=["late"])
+    assert phoenix_js.wait(ev="join", sock="a", topic="room:task1")["status"] == "ok"
+    phoenix_js.send("join", sock="a", topic="room:other", events=["late"])
+    assert phoenix_js.wait(ev="join", sock="a", topic="room:other")["status"] == "ok"
+    phoenix_js.send("push", sock="a", topic="room:other", event="go", payload=None, tag="g")
+    late = phoenix_js.wait(ev="message", event="late")
+    assert (late["topic"], late["payload"]["data"]) == ("room:task1", {"from": "room:task1"})

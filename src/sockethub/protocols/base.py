@@ -39,6 +39,9 @@ class WireProtocol:
     leave_event: str = "leave"
     control_topic: str | None = None
     """Messages to this topic are handed to :meth:`control` instead of the channels."""
+    crash_leaves: bool = False
+    """Whether a channel whose callback crashed is left at once (its ``on_exit`` run, its
+    topic unsubscribed), as Phoenix does; otherwise it stays joined."""
     subprotocol: str | None = None
     """The ``Sec-WebSocket-Protocol`` to accept with, if the protocol needs one."""
     idle_timeout: float | None = None

@@ -111,6 +111,7 @@ class PhoenixProtocol(WireProtocol):
     join_event = "phx_join"
     leave_event = "phx_leave"
     control_topic = "phoenix"
+    crash_leaves = True
     subprotocol = "phoenix"
     idle_timeout = 60.0
 
