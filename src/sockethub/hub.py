@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from starlette.types import Receive, Scope, Send
 
@@ -23,6 +23,9 @@ from .routing import MiddlewareLike, RouteBase
 from .session import ErrorPolicy, Session
 from .socket import ISocket
 from .topics import TopicTable
+
+Ordering = Literal["topic", "connection"]
+"""How a connection's messages wait for each other: per topic, or all in one line."""
 
 __all__ = ["HubStats", "SocketHub"]
 
@@ -106,6 +109,14 @@ class SocketHub(RouteBase):
       connection's one socket, its ``topic``/``params`` set before each callback, as 0.1
       did (the deprecated facade uses this).
 
+    * ``ordering``: ``"topic"`` (default): each joined topic handles its own messages in
+      order, and topics do not wait for each other: while a callback of one topic runs
+      long, the messages of other topics are handled meanwhile (each topic's in order, a
+      task per busy topic, none while topics are idle).  ``"connection"``: one message of
+      the connection at a time, as 0.1 did (the facade uses it).  Either way, control
+      frames (Phoenix heartbeats) are answered while a callback runs, and frames to the
+      client leave in the order they were produced.
+
     Joins: ``on_join``'s return value is the join reply's ``response`` (Phoenix's
     ``{:ok, reply, socket}``; in the 0.1 envelope, sent when the join carried a ``ref``).
     On a Phoenix connection a channel whose callback raised is left at once, as in
@@ -126,6 +137,7 @@ class SocketHub(RouteBase):
         error_policy: ErrorPolicy = "reply",
         protocol: ProtocolChoice | None = None,
         per_join_sockets: bool = True,
+        ordering: Ordering = "topic",
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
         if error_policy not in ("reply", "close", "raise"):
@@ -144,7 +156,15 @@ class SocketHub(RouteBase):
         self._channels: list[Channel] = []
         self._origin_policy = OriginPolicy(allowed_origins, allow_missing_origin)
         self._protocol_choice: ProtocolChoice = protocol if protocol is not None else by_vsn
+        if ordering not in ("topic", "connection"):
+            raise ValueError(f"ordering must be 'topic' or 'connection', got {ordering!r}")
+        if ordering == "topic" and not per_join_sockets:
+            raise ValueError(
+                "ordering='topic' runs callbacks of several topics at once and needs "
+                "per_join_sockets=True; pass ordering='connection' with one shared socket"
+            )
         self.per_join_sockets = per_join_sockets
+        self.ordering: Ordering = ordering
 
     # -- registration ---------------------------------------------------------------------
 

@@ -118,7 +118,12 @@ class WSManagedEndpoint(WebSocketEndpoint):
         self.on_connect_hook: Callable[..., Awaitable[None]] | None = None
         self.on_disconnect_hook: Callable[..., Awaitable[None]] | None = None
         self.hub = SocketHub(
-            path, bus=bus, error_policy="raise", protocol=_ENVELOPE, per_join_sockets=False
+            path,
+            bus=bus,
+            error_policy="raise",
+            protocol=_ENVELOPE,
+            per_join_sockets=False,
+            ordering="connection",
         )
         self.hub.on_connect(self._connect)
         self.hub.on_disconnect(self._disconnect)

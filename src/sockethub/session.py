@@ -137,15 +137,19 @@ class Session:
     __slots__ = (
         "__weakref__",
         "_abandoning",
+        "_busy",
         "_failure",
         "_idle_handle",
         "_kicked",
         "_last_seen",
+        "_main_topic",
+        "_queued",
         "_reader",
         "_reading",
         "_task",
         "_tokens",
         "_watch_handle",
+        "_workers",
         "hub",
         "joined",
         "outbox",
@@ -158,6 +162,11 @@ class Session:
         self._reader = _Reader(receive)
         self._watch_handle: asyncio.TimerHandle | None = None
         self._abandoning = False
+        # ordering="topic": topics whose worker task is busy, with what waits behind it.
+        self._busy: dict[str, collections.deque[Inbound]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self._queued = 0
+        self._main_topic: str | None = None
         self.sock = ISocket(WebSocket(scope, self._reader.receive, send))
         self.joined: dict[str, _Joined] = {}
         self.protocol: WireProtocol = hub.default_protocol
@@ -304,6 +313,13 @@ class Session:
                 logger.info("malformed frame on %s: %s", self.sock, exc.reason)
                 self._put(protocol.error(exc.code, exc.reason, Inbound("", "", None, exc.ref)))
                 continue
+            if self._busy:
+                queue = self._busy.get(inbound.topic)
+                if queue is not None:  # its topic's worker is busy: wait behind it
+                    queue.append(inbound)
+                    self._queued += 1
+                    continue
+            self._main_topic = inbound.topic
             await self._handle(inbound)
 
     def _admit(self, frame: str | bytes, max_frame: int, rate: float | None, idle: bool) -> bool:
@@ -583,14 +599,17 @@ class Session:
         receive = self._reader.raw
         control = self.protocol.control_topic
         while True:
-            if len(ahead) >= AHEAD_MAX:
-                return  # backpressure: the client waits for the callback, as it would
+            if len(ahead) + self._queued >= AHEAD_MAX:
+                return  # backpressure: the client waits for the callbacks, as it would
             message = await receive()
-            if control is not None and self._answered(message, control):
+            if self._dispatched(message, control):
                 continue
             ahead.append(message)
-            if message["type"] == "websocket.disconnect":
+            kind = message["type"]
+            if kind == "websocket.disconnect":
                 break
+            if kind == "websocket.receive" and self.outbox is not None and self.outbox.closed:
+                return
         grace = self.hub.limits.cancel_grace
         await asyncio.sleep(grace)
         task = self._task
@@ -605,29 +624,99 @@ class Session:
         self._abandoning = True
         task.cancel()
 
-    def _answered(self, message: Message, control: str) -> bool:
-        """Answer a control frame (a Phoenix heartbeat) read while a callback runs, so
-        that the client does not time the connection out; False for any other message.
+    def _dispatched(self, message: Message, control: str | None) -> bool:
+        """Handle now a message read while the loop's callback runs, when it need not wait
+        for that callback; False to leave it to the loop, in order.
 
-        The control topic is a topic of its own: answering it before channel messages
-        read ahead of it reorders nothing within any topic.
+        Control frames (Phoenix heartbeats) are answered at once, so that the client does
+        not time the connection out.  With ``ordering="topic"``, a message for another
+        topic than the running callback's is handed to that topic's worker task (started
+        for it, or queued behind what it is doing), so topics do not wait for each other
+        while each keeps its own order.
         """
+        if message["type"] != "websocket.receive":
+            return False
         frame = message.get("text")
-        if message["type"] != "websocket.receive" or frame is None or control not in frame:
-            return False
-        try:
-            inbound = self.protocol.decode(frame)
-        except FrameError:
-            return False
-        if inbound.topic != control:
+        if frame is None:
+            frame = message.get("bytes")
+            if frame is None:
+                return False
+        per_topic = self.hub.ordering == "topic"
+        if not per_topic and (control is None or type(frame) is not str or control not in frame):
             return False
         limits = self.hub.limits
-        idle = (limits.idle_timeout or self.protocol.idle_timeout) is not None
-        if self._admit(frame, limits.max_frame_bytes, limits.rate, idle):
-            answer = self.protocol.control(inbound)
+        if len(frame) > limits.max_frame_bytes:
+            return False  # the loop closes the connection, in order
+        protocol = self.protocol
+        try:
+            inbound = protocol.decode(frame)
+        except FrameError:
+            return False
+        topic = inbound.topic
+        if topic != control and (not per_topic or topic == self._main_topic):
+            return False
+        idle = (limits.idle_timeout or protocol.idle_timeout) is not None
+        if not self._admit(frame, limits.max_frame_bytes, limits.rate, idle):
+            return True  # closed: nothing more to do with it
+        if topic == control:
+            answer = protocol.control(inbound)
             if answer is not None:
                 self._put(answer)
+        else:
+            self._route(inbound)
         return True
+
+    def _route(self, inbound: Inbound) -> None:
+        """Queue ``inbound`` behind its topic's worker, or start one for it."""
+        topic = inbound.topic
+        queue = self._busy.get(topic)
+        if queue is not None:
+            queue.append(inbound)
+            self._queued += 1
+            return
+        self._busy[topic] = collections.deque()
+        task = asyncio.get_running_loop().create_task(self._work(topic, inbound))
+        self._workers.add(task)
+        task.add_done_callback(self._workers.discard)
+
+    async def _work(self, topic: str, inbound: Inbound) -> None:
+        """Handle ``inbound``, then what was queued for ``topic`` meanwhile, in order."""
+        queue = self._busy[topic]
+        outbox = self.outbox
+        assert outbox is not None
+        try:
+            while not outbox.closed:
+                try:
+                    await self._handle(inbound)
+                except Exception:
+                    logger.exception("handling a message to %r on %s failed", topic, self.sock)
+                if not queue:
+                    return
+                inbound = queue.popleft()
+                self._queued -= 1
+        finally:
+            self._queued -= len(queue)
+            if self._busy.get(topic) is queue:
+                del self._busy[topic]
+
+    async def _end_workers(self) -> None:
+        """Give the topic workers still running ``cancel_grace`` to finish; cancel the rest."""
+        workers = set(self._workers)
+        if not workers:
+            return
+        grace = self.hub.limits.cancel_grace
+        _, pending = await asyncio.wait(workers, timeout=grace)
+        if pending:
+            self.hub.stats.abandoned_callbacks += len(pending)
+            logger.warning(
+                "%s: %d callbacks still running %ss after the connection ended; cancelling them",
+                self.sock,
+                len(pending),
+                grace,
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending)
 
     def _ended_timeout(self) -> float:
         """The bound of a clean-up hook: ``cancel_grace``, or ``callback_timeout`` if less."""
@@ -707,6 +796,7 @@ class Session:
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
+        await self._end_workers()
         sock = self.sock
         while self.joined:
             topic, joined = next(iter(self.joined.items()))

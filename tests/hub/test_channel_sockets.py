@@ -104,7 +104,7 @@ def test_on_joins_return_value_is_the_join_reply() -> None:
 
 
 def test_shared_mode_gives_every_callback_the_connection_socket() -> None:
-    hub, seen = make_hub(per_join_sockets=False)
+    hub, seen = make_hub(per_join_sockets=False, ordering="connection")
     with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
         send(ws, "room:1", "join")
         send(ws, "room:2", "join")
@@ -142,7 +142,7 @@ def test_a_task_started_in_on_join_keeps_its_topic() -> None:
 
 @pytest.mark.parametrize("per_join", [True, False])
 def test_the_disconnect_hook_gets_the_connection_socket(per_join: bool) -> None:
-    hub, seen = make_hub(per_join_sockets=per_join)
+    hub, seen = make_hub(per_join_sockets=per_join, ordering="topic" if per_join else "connection")
     gone: list[ISocket] = []
 
     @hub.on_disconnect

@@ -289,3 +289,18 @@ def test_a_task_of_a_join_publishes_on_its_own_topic_after_other_joins(
     phoenix_js.send("push", sock="a", topic="room:other", event="go", payload=None, tag="g")
     late = phoenix_js.wait(ev="message", event="late")
     assert (late["topic"], late["payload"]["data"]) == ("room:task1", {"from": "room:task1"})
+
+
+def test_a_slow_callback_on_one_channel_does_not_delay_another(
+    phoenix_js: NodeClient, server: tuple[str, PhoenixApp]
+) -> None:
+    url, _ = server
+    phoenix_js.send("socket", sock="a", url=f"{url}/socket")
+    for topic in ("room:A", "room:B"):
+        phoenix_js.send("join", sock="a", topic=topic)
+        assert phoenix_js.wait(ev="join", sock="a", topic=topic)["status"] == "ok"
+    phoenix_js.send("push", sock="a", topic="room:A", event="slow", payload=1.5, tag="A")
+    phoenix_js.send("push", sock="a", topic="room:B", event="echo", payload="b", tag="B")
+    assert reply(phoenix_js, "A")["response"]["data"] == "done"
+    order = [e["tag"] for e in phoenix_js.events if e["ev"] == "reply"]
+    assert order == ["B", "A"]  # B's reply did not wait for A's 1.5 s callback
