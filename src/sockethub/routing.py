@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+# Starlette's one private helper used here (the path relative to a Mount's root_path, as
+# Starlette's own routes match it); tests/test_starlette_private.py pins it.
 from starlette._utils import get_route_path
 from starlette.datastructures import URLPath
 from starlette.middleware import Middleware

@@ -144,6 +144,7 @@ class Session:
         "_last_seen",
         "_main_topic",
         "_queued",
+        "_raw_send",
         "_reader",
         "_reading",
         "_task",
@@ -160,6 +161,7 @@ class Session:
     def __init__(self, hub: SocketHub, scope: Scope, receive: Receive, send: Send) -> None:
         self.hub = hub
         self._reader = _Reader(receive)
+        self._raw_send = send  # the outbox writes to the ASGI send itself
         self._watch_handle: asyncio.TimerHandle | None = None
         self._abandoning = False
         # ordering="topic": topics whose worker task is busy, with what waits behind it.
@@ -237,7 +239,7 @@ class Session:
             await websocket.accept(subprotocol=wanted if wanted in offered else None)
         limits = hub.limits
         self.outbox = Outbox(
-            websocket._send,
+            self._raw_send,
             max_bytes=limits.outbox_bytes,
             policy=limits.overflow,
             on_overflow=self._overflowed,
@@ -534,6 +536,13 @@ class Session:
             exclude = joined.deliver if joined is not None else None
         await self.hub.bus.publish(topic, event, payload, exclude=exclude)
 
+    @property
+    def closing(self) -> bool:
+        """True once the connection is closing or closed (a close was queued, or the
+        client is gone): ``sock.application_state`` then reads ``DISCONNECTED``."""
+        outbox = self.outbox
+        return outbox is not None and outbox.closed
+
     async def close(self, code: int, reason: str | None) -> None:
         outbox = self.outbox
         if outbox is not None:
@@ -823,6 +832,8 @@ class Session:
         hub.stats.dropped_frames += outbox.dropped
         await outbox.drain(hub.limits.close_timeout)
         hub.stats.connections -= 1
+        # The outbox wrote the close to the ASGI send itself, past Starlette's bookkeeping.
+        sock.websocket.application_state = WebSocketState.DISCONNECTED
         sock._session = None
 
 

@@ -25,6 +25,8 @@ class SocketSession(Protocol):
         self, topic: str, event: str, payload: Any, *, exclude_self: bool
     ) -> None: ...
     async def close(self, code: int, reason: str | None) -> None: ...
+    @property
+    def closing(self) -> bool: ...
 
 
 class ISocket:
@@ -99,6 +101,11 @@ class ISocket:
 
     @property
     def application_state(self) -> WebSocketState:
+        """Starlette's state of the app's side; in a hub ``DISCONNECTED`` from the moment
+        the connection is closing (``sock.close()``, a limit, the client gone)."""
+        session = self._connection()._session
+        if session is not None and session.closing:
+            return WebSocketState.DISCONNECTED
         return self.websocket.application_state
 
     @property

@@ -47,6 +47,7 @@ CASES = [
     (["{a}:{b}", "{x}"], "p:q", "{a}:{b}"),
     # Equal literal characters: more placeholders wins (0.1's rule).
     (["{a}", "{a}:{b}"], "p:q", "{a}:{b}"),
+    (["x{a}", "{a}:{b}"], "x1:2", "{a}:{b}"),  # one literal each ("x", ":")
     (["a{x}", "{x}b"], "ab", "a{x}"),  # same literals and placeholders: first registered
     (["{x}b", "a{x}"], "ab", "{x}b"),
     (["x:{a}", "x:{a}:y:{b}", "x:lit:y:{b}"], "x:lit:y:z", "x:lit:y:{b}"),
