@@ -300,3 +300,34 @@ async def test_unicode_and_odd_topics(bus: SocketBus, topic: str) -> None:
     await eventually(lambda: rec.got, what="the message")
     assert rec.got == [(topic, "ünï", "ok")]
     assert other.payloads == ["B"]
+
+
+async def test_a_subscriber_removed_during_a_fan_out_gets_nothing_more() -> None:
+    """A callback that suspends and unsubscribes a later one mid-delivery: the removed
+    one is skipped for this very message, the others still get it, nothing raises."""
+    from sockethub.bus import InMemorySocketBus
+
+    bus = InMemorySocketBus()
+    await bus.start()
+    got: list[str] = []
+
+    def second(message: PubSubMessage) -> None:
+        got.append(f"second {message.payload}")
+
+    def third(message: PubSubMessage) -> None:
+        got.append(f"third {message.payload}")
+
+    def first(message: PubSubMessage) -> Any:
+        got.append(f"first {message.payload}")
+
+        async def drop_second() -> None:
+            await bus.unsubscribe("t", second)
+
+        return drop_second() if message.payload == 1 else None
+
+    for callback in (first, second, third):
+        await bus.subscribe("t", callback)
+    await bus.publish("t", "e", 1)
+    await bus.publish("t", "e", 2)
+    await bus.close()
+    assert got == ["first 1", "third 1", "first 2", "third 2"]
