@@ -140,6 +140,7 @@ class Session:
         "_busy",
         "_failure",
         "_idle_handle",
+        "_in_call",
         "_kicked",
         "_last_seen",
         "_main_topic",
@@ -149,7 +150,6 @@ class Session:
         "_reading",
         "_task",
         "_tokens",
-        "_watch_handle",
         "_workers",
         "hub",
         "joined",
@@ -162,7 +162,7 @@ class Session:
         self.hub = hub
         self._reader = _Reader(receive)
         self._raw_send = send  # the outbox writes to the ASGI send itself
-        self._watch_handle: asyncio.TimerHandle | None = None
+        self._in_call = False  # the loop's own task is awaiting a callback
         self._abandoning = False
         # ordering="topic": topics whose worker task is busy, with what waits behind it.
         self._busy: dict[str, collections.deque[Inbound]] = {}
@@ -574,13 +574,11 @@ class Session:
             timeout = self.hub.limits.callback_timeout
         task = asyncio.current_task()
         reader = self._reader
-        watched = task is self._task and self._watch_handle is None and reader.watcher is None
+        watched = task is self._task and not self._in_call and reader.watcher is None
         if watched:
-            # A weak reference: a cancelled timer lingers in the loop's heap until its
-            # time, and must not keep an ended session (and its subscribers) alive.
-            self._watch_handle = asyncio.get_running_loop().call_later(
-                WATCH_AFTER, _start_watching, weakref.ref(self)
-            )
+            self._in_call = True
+            dog = _watchdog()
+            dog.enter(self)
         try:
             if timeout is None:
                 return await awaitable
@@ -596,9 +594,8 @@ class Session:
             raise CallbackCancelled("the callback was cancelled") from None
         finally:
             if watched:
-                if self._watch_handle is not None:
-                    self._watch_handle.cancel()
-                    self._watch_handle = None
+                self._in_call = False
+                dog.calls.pop(self, None)
                 if reader.watcher is not None:
                     await reader.stop_watching()
 
@@ -843,11 +840,52 @@ def _end_view(sock: ISocket) -> None:
         sock.left = True
 
 
-def _start_watching(ref: weakref.ref[Session]) -> None:
-    session = ref()
-    if session is not None:
-        session._watch_handle = None
-        session._reader.watcher = asyncio.get_running_loop().create_task(session._watch())
+class _Watchdog:
+    """Starts the watcher of every session whose callback has run ``WATCH_AFTER``.
+
+    One per event loop, with one timer while callbacks run (not one per callback): a
+    callback costs a dict insert and a pop; the timer ticks every ``WATCH_AFTER / 2``
+    while some callback is running, so a watcher starts 50 to 75 ms into a callback.
+    """
+
+    __slots__ = ("calls", "handle", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.calls: dict[Session, float] = {}
+        self.handle: asyncio.TimerHandle | None = None
+
+    def enter(self, session: Session) -> None:
+        self.calls[session] = self.loop.time()
+        if self.handle is None:
+            self.handle = self.loop.call_later(WATCH_AFTER / 2, self.tick)
+
+    def tick(self) -> None:
+        self.handle = None
+        calls = self.calls
+        if not calls:
+            return
+        due = self.loop.time() - WATCH_AFTER
+        for session, started in list(calls.items()):
+            if started <= due:
+                del calls[session]
+                if session._in_call and session._reader.watcher is None:
+                    session._reader.watcher = self.loop.create_task(session._watch())
+        if calls:
+            self.handle = self.loop.call_later(WATCH_AFTER / 2, self.tick)
+
+
+_watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _watchdog() -> _Watchdog:
+    loop = asyncio.get_running_loop()
+    dog = _watchdogs.get(loop)
+    if dog is None:
+        dog = _watchdogs[loop] = _Watchdog(loop)
+    return dog
 
 
 async def _run_to_end(coro: Coroutine[Any, Any, None]) -> None:
