@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from . import codes
 from .errors import EncodeError, FrameError
 
 __all__ = [
@@ -81,16 +82,16 @@ def loads(text: str | bytes) -> Any:
     return value
 
 
-TOPIC_NOT_FOUND: Final = {"code": 4404, "reason": "Topic not found"}
+TOPIC_NOT_FOUND: Final = dict(codes.TOPIC_NOT_FOUND._asdict())
 """Sent for a message to a topic that matches no channel, or that is not joined."""
 
-EVENT_NOT_FOUND: Final = {"code": 4404, "reason": "Event not found"}
+EVENT_NOT_FOUND: Final = dict(codes.EVENT_NOT_FOUND._asdict())
 """Sent for an event that the joined channel has no ``on_receive`` callback for."""
 
-BAD_FRAME: Final = 4400
+BAD_FRAME: Final = codes.BAD_FRAME
 """Code of the error frames answering malformed frames."""
 
-INTERNAL_ERROR: Final[dict[str, Any]] = {"code": 4500, "reason": "Internal error"}
+INTERNAL_ERROR: Final[dict[str, Any]] = dict(codes.INTERNAL_ERROR._asdict())
 """Sent when a callback raised (the details go to the server log only)."""
 
 
@@ -141,5 +142,5 @@ class MessageEnvelope:
         try:
             raw = loads(text)
         except (ValueError, RecursionError):
-            raise FrameError(BAD_FRAME, "Malformed frame: not valid JSON") from None
+            raise FrameError(*codes.MALFORMED) from None
         return cls.from_raw(raw)

@@ -269,11 +269,11 @@ class SocketHub(RouteBase):
         choice = self._protocol_choice
         return choice if isinstance(choice, WireProtocol) else ENVELOPE
 
-    def select_protocol(self, sock: ISocket) -> WireProtocol:
+    def _select_protocol(self, sock: ISocket) -> WireProtocol:
         choice = self._protocol_choice
         return choice if isinstance(choice, WireProtocol) else choice(sock)
 
-    def origin_allowed(self, origin: str | None) -> bool:
+    def _origin_allowed(self, origin: str | None) -> bool:
         """Whether a handshake with this ``Origin`` header (None: absent) may connect."""
         return self._origin_policy.allows(origin)
 

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from starlette.types import Send
 
 from .bus.base import SubscriberGone
+from .codes import CLOSE_SLOW
 
 __all__ = ["Outbox", "OutboxClosed", "OverflowPolicy"]
 
@@ -207,7 +208,8 @@ class Outbox:
         queue.clear()
         self._bytes = 0
         self._closed = True
-        self._close_message = {"type": "websocket.close", "code": 1013, "reason": "Too slow"}
+        code, reason = CLOSE_SLOW
+        self._close_message = {"type": "websocket.close", "code": code, "reason": reason}
         self._on_overflow()
         return False
 

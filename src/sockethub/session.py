@@ -25,6 +25,20 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from .bus.base import BusMessage, BusUnavailable, MessageError, PubSubMessage
 from .channel import Channel
+from .codes import (
+    ALREADY_JOINED,
+    CLOSE_IDLE,
+    CLOSE_INTERNAL,
+    CLOSE_ORIGIN,
+    CLOSE_RATE,
+    CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY,
+    EVENT_NOT_FOUND,
+    INVALID_TOPIC,
+    SERVICE_UNAVAILABLE,
+    TOO_MANY_TOPICS,
+    TOPIC_NOT_FOUND,
+)
 from .errors import EncodeError, FrameError, JoinRefused, RejectError, ReplyError
 from .handshake import refuse
 from .outbox import Outbox, OutboxClosed
@@ -187,15 +201,17 @@ class Session:
         hub = self.hub
         sock = self.sock
         websocket = sock.websocket
-        if not hub.origin_allowed(websocket.headers.get("origin")):
+        if not hub._origin_allowed(websocket.headers.get("origin")):
             hub.stats.refused += 1
-            await refuse(websocket, "Origin not allowed", status=403, close_code=1008)
+            await refuse(websocket, CLOSE_ORIGIN.reason, status=403, close_code=CLOSE_ORIGIN.code)
             return
         cap = hub.limits.max_connections
         if cap is not None and hub.held >= cap:
             hub.stats.refused += 1
             logger.warning("refusing a connection to %s: %d connections held", hub.path, cap)
-            await refuse(websocket, "Too many connections", status=503, close_code=1013)
+            await refuse(
+                websocket, CLOSE_TOO_MANY.reason, status=503, close_code=CLOSE_TOO_MANY.code
+            )
             return
         hub.held += 1  # from here, counted against max_connections (handshakes included)
         try:
@@ -207,7 +223,7 @@ class Session:
         hub = self.hub
         sock = self.sock
         websocket = sock.websocket
-        self.protocol = hub.select_protocol(sock)
+        self.protocol = hub._select_protocol(sock)
         if hub.on_connect_callback is not None:
             try:
                 await hub.on_connect_callback(sock)
@@ -223,9 +239,11 @@ class Session:
                 hub.stats.callback_errors += 1
                 logger.exception("on_connect raised for %s", websocket.url.path)
                 if websocket.application_state is WebSocketState.CONNECTING:
-                    await refuse(websocket, "Internal Server Error", status=500, close_code=1011)
+                    await refuse(
+                        websocket, CLOSE_INTERNAL.reason, status=500, close_code=CLOSE_INTERNAL.code
+                    )
                 elif websocket.application_state is WebSocketState.CONNECTED:
-                    await websocket.close(1011, "Internal Server Error")
+                    await websocket.close(*CLOSE_INTERNAL)
                 if hub.error_policy == "raise":
                     raise exc from None
                 return
@@ -334,7 +352,7 @@ class Session:
         assert outbox is not None
         if size > max_frame:
             logger.info("closing %s: frame of %d bytes > %d", self.sock, size, max_frame)
-            outbox.close(1009, "Message too big")
+            outbox.close(*CLOSE_TOO_BIG)
             return False
         if rate is not None or idle:
             now = time.monotonic()
@@ -343,7 +361,7 @@ class Session:
                 tokens = min(burst, self._tokens + (now - self._last_seen) * rate)
                 if tokens < 1.0:
                     logger.info("closing %s: more than %s messages/s", self.sock, rate)
-                    outbox.close(1008, "Rate limit exceeded")
+                    outbox.close(*CLOSE_RATE)
                     return False
                 self._tokens = tokens - 1.0
             self._last_seen = now
@@ -365,7 +383,7 @@ class Session:
             await self._join(inbound, joined)
             return
         if joined is None:
-            self._put(protocol.error(4404, "Topic not found", inbound))
+            self._put(protocol.error(*TOPIC_NOT_FOUND, inbound))
             return
         if inbound.join_ref is not None and inbound.join_ref != joined.join_ref:
             return  # a message for a stale join (Phoenix) is ignored
@@ -374,7 +392,7 @@ class Session:
             return
         callback = joined.channel.events.get(event)
         if callback is None:
-            self._put(protocol.error(4404, "Event not found", inbound))
+            self._put(protocol.error(*EVENT_NOT_FOUND, inbound))
             return
         sock = self._channel_sock(joined.sock, topic, joined.params, inbound)
         what = f"on_receive({event!r})"
@@ -416,18 +434,18 @@ class Session:
         topic = inbound.topic
         if joined is not None:
             if inbound.join_ref is None or inbound.join_ref == joined.join_ref:
-                self._put(protocol.error(4409, "Already joined", inbound))
+                self._put(protocol.error(*ALREADY_JOINED, inbound))
                 return
             await self._leave(inbound, joined, quiet=True)  # a rejoin replaces the old join
         if len(topic) > self.hub.limits.max_topic_length or not topic.isprintable():
-            self._put(protocol.error(4400, "Malformed frame: invalid topic", inbound))
+            self._put(protocol.error(*INVALID_TOPIC, inbound))
             return
         resolved = self.hub.resolve(topic)
         if resolved is None:
-            self._put(protocol.error(4404, "Topic not found", inbound))
+            self._put(protocol.error(*TOPIC_NOT_FOUND, inbound))
             return
         if len(self.joined) >= self.hub.limits.max_topics:
-            self._put(protocol.error(4429, "Too many topics joined", inbound))
+            self._put(protocol.error(*TOO_MANY_TOPICS, inbound))
             return
         channel, params = resolved
         sock: ISocket
@@ -465,7 +483,7 @@ class Session:
             logger.exception("bus.subscribe(%r) failed; the join is undone", topic)
             del self.joined[topic]
             await self._run_exit(topic, entry)
-            self._put(protocol.error(4503, "Service unavailable", inbound))
+            self._put(protocol.error(*SERVICE_UNAVAILABLE, inbound))
             return
         if frame is not None:
             self._put(frame)
@@ -738,7 +756,7 @@ class Session:
         if isinstance(exc, BusUnavailable):
             # Not a bug of the app's: the broker is away.  The client may retry later.
             logger.warning("%s on topic %r: bus unavailable: %s", what, inbound.topic, exc)
-            self._put(self.protocol.error(4503, "Service unavailable", inbound))
+            self._put(self.protocol.error(*SERVICE_UNAVAILABLE, inbound))
             return
         hub.stats.callback_errors += 1
         if isinstance(exc, TimeoutError):
@@ -760,7 +778,7 @@ class Session:
             return
         self._failure = exc
         assert self.outbox is not None
-        self.outbox.close(1011, "Internal Server Error")
+        self.outbox.close(*CLOSE_INTERNAL)
 
     def _overflowed(self) -> None:
         self.hub.stats.slow_closes += 1
@@ -788,7 +806,7 @@ class Session:
             self._idle_handle = None
             logger.info("closing %s: idle for %ss", self.sock, idle)
             assert self.outbox is not None
-            self.outbox.close(1000, "Idle timeout")
+            self.outbox.close(*CLOSE_IDLE)
             self._kick(1000)
 
         self._idle_handle = loop.call_later(idle, check)

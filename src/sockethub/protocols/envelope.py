@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import codes
 from ..bus.base import PubSubMessage
 from ..envelope import (
-    INTERNAL_ERROR,
     MessageEnvelope,
     dumps,
     error_frame,
@@ -16,7 +16,7 @@ from .base import Inbound, WireProtocol
 
 __all__ = ["EnvelopeProtocol"]
 
-_NO_TEXT = FrameError(4400, "Malformed frame: binary frames are not supported")
+_NO_TEXT = FrameError(codes.BAD_FRAME, "Malformed frame: binary frames are not supported")
 
 
 class EnvelopeProtocol(WireProtocol):
@@ -60,16 +60,16 @@ class EnvelopeProtocol(WireProtocol):
 
     def join_refused(self, inbound: Inbound, reason: str, response: Any) -> str:
         if inbound.ref is None:
-            return dumps(error_frame(4403, reason))
+            return dumps(error_frame(codes.JOIN_REFUSED.code, reason))
         return self._error_reply(inbound, {"reason": reason} if response is None else response)
 
     def request_failed(self, inbound: Inbound, reason: str, response: Any) -> str:
         if inbound.ref is None:
-            return dumps(error_frame(4422, reason))
+            return dumps(error_frame(codes.REQUEST_FAILED.code, reason))
         return self._error_reply(inbound, response)
 
     def channel_crashed(self, inbound: Inbound, join_ref: str | None) -> str:
-        return dumps(error_frame(4500, INTERNAL_ERROR["reason"], inbound.ref))
+        return dumps(error_frame(*codes.INTERNAL_ERROR, inbound.ref))
 
     def _error_reply(self, inbound: Inbound, response: Any) -> str:
         reply = self.reply(inbound, "error", response)

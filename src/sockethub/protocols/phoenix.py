@@ -35,6 +35,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Final
 
+from .. import codes
 from ..bus.base import PubSubMessage
 from ..envelope import dumps, loads
 from ..errors import FrameError
@@ -53,7 +54,7 @@ logger = logging.getLogger(__name__)
 _PUSH: Final = 0
 _REPLY: Final = 1
 _BROADCAST: Final = 2
-_BAD: Final = 4400
+_BAD: Final = codes.BAD_FRAME
 
 
 def auth_token_from_subprotocols(subprotocols: Iterable[str]) -> str | None:
@@ -162,7 +163,7 @@ class PhoenixProtocol(WireProtocol):
     def control(self, inbound: Inbound) -> str | bytes | None:
         if inbound.event == "heartbeat":
             return self.reply(inbound, "ok", None)
-        return self.error(4404, "Topic not found", inbound)
+        return self.error(*codes.TOPIC_NOT_FOUND, inbound)
 
     # -- outbound -------------------------------------------------------------------------
 
@@ -204,7 +205,7 @@ class PhoenixProtocol(WireProtocol):
                 )
             except ValueError as exc:
                 logger.error("cannot send a binary reply on %r: %s", topic, exc)
-                return self._reply(join_ref, ref, topic, "error", _why(4500, "Internal error"))
+                return self._reply(join_ref, ref, topic, "error", _why(*codes.INTERNAL_ERROR))
             header = bytes((_REPLY, *(len(f) for f in fields)))
             return b"".join((header, *fields, bytes(response)))
         payload = {"status": status, "response": {} if response is None else response}
@@ -217,7 +218,7 @@ class PhoenixProtocol(WireProtocol):
         """
         if inbound is None:
             return self._reply(None, None, "phoenix", "error", _why(code, reason))
-        if code == 4404 and inbound.event == self.leave_event:
+        if code == codes.TOPIC_NOT_FOUND.code and inbound.event == self.leave_event:
             return self.reply(inbound, "ok", None)
         topic = inbound.topic or "phoenix"
         return self._reply(inbound.join_ref, inbound.ref, topic, "error", _why(code, reason))
