@@ -1,14 +1,24 @@
-"""The handshake: which origins may connect, and refusing the best way the server allows."""
+"""The handshake: which origins may connect, admitting a hub connection (origin,
+connection cap, ``on_connect``, accept), and refusing the best way the server allows."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketState
 
-__all__ = ["OriginPolicy", "refuse"]
+from .codes import CLOSE_INTERNAL, CLOSE_ORIGIN, CLOSE_TOO_MANY
+from .errors import RejectError
+
+if TYPE_CHECKING:
+    from .hub import SocketHub
+    from .protocols.base import WireProtocol
+    from .socket import ISocket
+
+__all__ = ["OriginPolicy", "admit", "refuse", "turned_away"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +82,61 @@ class OriginPolicy:
 
 def _normalise(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
+
+
+async def turned_away(hub: SocketHub, websocket: WebSocket) -> bool:
+    """Refuse a hub handshake at the door, before any app code: an origin the hub does not
+    allow (HTTP 403), or one connection more than ``HubLimits.max_connections`` (503)."""
+    if not hub._origin_allowed(websocket.headers.get("origin")):
+        hub.stats.refused += 1
+        await refuse(websocket, CLOSE_ORIGIN.reason, status=403, close_code=CLOSE_ORIGIN.code)
+        return True
+    cap = hub.limits.max_connections
+    if cap is not None and hub.held >= cap:
+        hub.stats.refused += 1
+        logger.warning("refusing a connection to %s: %d connections held", hub.path, cap)
+        await refuse(websocket, CLOSE_TOO_MANY.reason, status=503, close_code=CLOSE_TOO_MANY.code)
+        return True
+    return False
+
+
+async def admit(hub: SocketHub, sock: ISocket, protocol: WireProtocol) -> bool:
+    """Run ``on_connect`` and accept (with the protocol's subprotocol when offered).
+
+    True when the connection is open for the session; False when ``on_connect`` refused
+    it (``allow_if``, ``RejectError``), closed it, or raised (HTTP 500 / close 1011, counted
+    in ``hub.stats.callback_errors``; re-raised under ``error_policy="raise"``).
+    """
+    websocket = sock.websocket
+    if hub.on_connect_callback is not None:
+        try:
+            await hub.on_connect_callback(sock)
+        except RejectError as exc:
+            hub.stats.refused += 1
+            if websocket.application_state in (
+                WebSocketState.CONNECTING,
+                WebSocketState.CONNECTED,
+            ):  # raised directly, not through allow_if: the socket is still open
+                await websocket.close(code=4403, reason=str(exc) or "Forbidden")
+            return False
+        except Exception as exc:
+            hub.stats.callback_errors += 1
+            logger.exception("on_connect raised for %s", websocket.url.path)
+            if websocket.application_state is WebSocketState.CONNECTING:
+                await refuse(
+                    websocket, CLOSE_INTERNAL.reason, status=500, close_code=CLOSE_INTERNAL.code
+                )
+            elif websocket.application_state is WebSocketState.CONNECTED:
+                await websocket.close(*CLOSE_INTERNAL)
+            if hub.error_policy == "raise":
+                raise exc from None
+            return False
+    state = websocket.application_state
+    if state is WebSocketState.DISCONNECTED:
+        hub.stats.refused += 1
+        return False
+    if state is WebSocketState.CONNECTING:
+        offered = websocket.scope.get("subprotocols") or ()
+        wanted = protocol.subprotocol
+        await websocket.accept(subprotocol=wanted if wanted in offered else None)
+    return True

@@ -1,12 +1,18 @@
-"""HubLimits: the defences of a hub against clients that misbehave."""
+"""HubLimits: the defences of a hub against clients that misbehave, and the guard that
+applies them to each inbound frame."""
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
+from .codes import CLOSE_RATE, CLOSE_TOO_BIG, WireCode
 from .outbox import OverflowPolicy
 
-__all__ = ["HubLimits"]
+__all__ = ["HubLimits", "InboundGuard"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +85,43 @@ class HubLimits:
             raise ValueError(
                 f"HubLimits.overflow must be 'close' or 'drop_oldest', got {self.overflow!r}"
             )
+
+
+class InboundGuard:
+    """The per-connection limits on inbound frames: size, rate, and when the client was
+    last seen (for the idle timeout).
+
+    :meth:`admit` returns ``None`` for a frame within the limits, else the close code the
+    connection must end with; it never closes anything itself.
+    """
+
+    __slots__ = ("burst", "last_seen", "max_frame", "rate", "tokens", "track")
+
+    def __init__(self, limits: HubLimits, idle_timeout: float | None) -> None:
+        self.max_frame = limits.max_frame_bytes
+        self.rate = limits.rate
+        self.burst = float(limits.burst)
+        self.tokens = self.burst
+        self.track = self.rate is not None or idle_timeout is not None
+        self.last_seen = time.monotonic()
+
+    def admit(self, frame: str | bytes) -> WireCode | None:
+        """Check one inbound frame; the close code if it breaks a limit, else None."""
+        max_frame = self.max_frame
+        size = len(frame)
+        if size * 4 > max_frame and type(frame) is str and not frame.isascii():
+            size = len(frame.encode("utf-8", "surrogatepass"))  # the size on the wire
+        if size > max_frame:
+            logger.debug("frame of %d bytes > %d", size, max_frame)
+            return CLOSE_TOO_BIG
+        if self.track:
+            now = time.monotonic()
+            rate = self.rate
+            if rate is not None:
+                tokens = min(self.burst, self.tokens + (now - self.last_seen) * rate)
+                if tokens < 1.0:
+                    logger.debug("more than %s messages/s", rate)
+                    return CLOSE_RATE
+                self.tokens = tokens - 1.0
+            self.last_seen = now
+        return None

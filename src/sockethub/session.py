@@ -29,18 +29,15 @@ from .codes import (
     ALREADY_JOINED,
     CLOSE_IDLE,
     CLOSE_INTERNAL,
-    CLOSE_ORIGIN,
-    CLOSE_RATE,
-    CLOSE_TOO_BIG,
-    CLOSE_TOO_MANY,
     EVENT_NOT_FOUND,
     INVALID_TOPIC,
     SERVICE_UNAVAILABLE,
     TOO_MANY_TOPICS,
     TOPIC_NOT_FOUND,
 )
-from .errors import EncodeError, FrameError, JoinRefused, RejectError, ReplyError
-from .handshake import refuse
+from .errors import EncodeError, FrameError, JoinRefused, ReplyError
+from .handshake import admit, turned_away
+from .limits import InboundGuard
 from .outbox import Outbox, OutboxClosed
 from .protocols.base import Inbound, WireProtocol
 from .socket import ChannelSocket, ISocket
@@ -153,17 +150,16 @@ class Session:
         "_abandoning",
         "_busy",
         "_failure",
+        "_guard",
         "_idle_handle",
         "_in_call",
         "_kicked",
-        "_last_seen",
         "_main_topic",
         "_queued",
         "_raw_send",
         "_reader",
         "_reading",
         "_task",
-        "_tokens",
         "_workers",
         "hub",
         "joined",
@@ -191,8 +187,7 @@ class Session:
         self._reading = False
         self._kicked: int | None = None
         self._failure: BaseException | None = None
-        self._last_seen = 0.0
-        self._tokens = 0.0
+        self._guard: InboundGuard | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
 
     # -- the connection, start to end -------------------------------------------------------
@@ -200,61 +195,20 @@ class Session:
     async def run(self) -> None:
         hub = self.hub
         sock = self.sock
-        websocket = sock.websocket
-        if not hub._origin_allowed(websocket.headers.get("origin")):
-            hub.stats.refused += 1
-            await refuse(websocket, CLOSE_ORIGIN.reason, status=403, close_code=CLOSE_ORIGIN.code)
-            return
-        cap = hub.limits.max_connections
-        if cap is not None and hub.held >= cap:
-            hub.stats.refused += 1
-            logger.warning("refusing a connection to %s: %d connections held", hub.path, cap)
-            await refuse(
-                websocket, CLOSE_TOO_MANY.reason, status=503, close_code=CLOSE_TOO_MANY.code
-            )
+        if await turned_away(hub, sock.websocket):
             return
         hub.held += 1  # from here, counted against max_connections (handshakes included)
         try:
-            await self._admitted()
+            self.protocol = hub._select_protocol(sock)
+            if await admit(hub, sock, self.protocol):
+                await self._serve()
         finally:
             hub.held -= 1
 
-    async def _admitted(self) -> None:
+    async def _serve(self) -> None:
+        """Serve an accepted connection: its loop, then its clean-up, however it ends."""
         hub = self.hub
         sock = self.sock
-        websocket = sock.websocket
-        self.protocol = hub._select_protocol(sock)
-        if hub.on_connect_callback is not None:
-            try:
-                await hub.on_connect_callback(sock)
-            except RejectError as exc:
-                hub.stats.refused += 1
-                if websocket.application_state in (
-                    WebSocketState.CONNECTING,
-                    WebSocketState.CONNECTED,
-                ):  # raised directly, not through allow_if: the socket is still open
-                    await websocket.close(code=4403, reason=str(exc) or "Forbidden")
-                return
-            except Exception as exc:
-                hub.stats.callback_errors += 1
-                logger.exception("on_connect raised for %s", websocket.url.path)
-                if websocket.application_state is WebSocketState.CONNECTING:
-                    await refuse(
-                        websocket, CLOSE_INTERNAL.reason, status=500, close_code=CLOSE_INTERNAL.code
-                    )
-                elif websocket.application_state is WebSocketState.CONNECTED:
-                    await websocket.close(*CLOSE_INTERNAL)
-                if hub.error_policy == "raise":
-                    raise exc from None
-                return
-        state = websocket.application_state
-        if state is WebSocketState.DISCONNECTED:
-            hub.stats.refused += 1
-            return
-        if state is WebSocketState.CONNECTING:
-            offered = websocket.scope.get("subprotocols") or ()
-            wanted = self.protocol.subprotocol
-            await websocket.accept(subprotocol=wanted if wanted in offered else None)
         limits = hub.limits
         self.outbox = Outbox(
             self._raw_send,
@@ -286,14 +240,9 @@ class Session:
         outbox = self.outbox
         assert outbox is not None
         limits = self.hub.limits
-        max_frame = limits.max_frame_bytes
-        rate = limits.rate
         idle = limits.idle_timeout or self.protocol.idle_timeout
-        if rate is not None:
-            self._tokens = float(limits.burst)
-            self._last_seen = time.monotonic()
+        self._guard = InboundGuard(limits, idle)
         if idle is not None:
-            self._last_seen = time.monotonic()
             self._arm_idle(idle)
         protocol = self.protocol
         handled = 0
@@ -325,7 +274,7 @@ class Session:
                 frame = message.get("bytes")
                 if frame is None:
                     continue
-            if not self._admit(frame, max_frame, rate, idle is not None):
+            if not self._admit(frame):
                 return
             try:
                 inbound = protocol.decode(frame)
@@ -342,30 +291,17 @@ class Session:
             self._main_topic = inbound.topic
             await self._handle(inbound)
 
-    def _admit(self, frame: str | bytes, max_frame: int, rate: float | None, idle: bool) -> bool:
-        """Apply the frame size and rate limits to one inbound frame (closing the
-        connection and returning False past them) and note when the client was last seen."""
-        size = len(frame)
-        if size * 4 > max_frame and type(frame) is str and not frame.isascii():
-            size = len(frame.encode("utf-8", "surrogatepass"))  # the size on the wire
-        outbox = self.outbox
-        assert outbox is not None
-        if size > max_frame:
-            logger.info("closing %s: frame of %d bytes > %d", self.sock, size, max_frame)
-            outbox.close(*CLOSE_TOO_BIG)
-            return False
-        if rate is not None or idle:
-            now = time.monotonic()
-            if rate is not None:
-                burst = float(self.hub.limits.burst)
-                tokens = min(burst, self._tokens + (now - self._last_seen) * rate)
-                if tokens < 1.0:
-                    logger.info("closing %s: more than %s messages/s", self.sock, rate)
-                    outbox.close(*CLOSE_RATE)
-                    return False
-                self._tokens = tokens - 1.0
-            self._last_seen = now
-        return True
+    def _admit(self, frame: str | bytes) -> bool:
+        """Apply the inbound limits to one frame; past them, close and return False."""
+        guard = self._guard
+        assert guard is not None
+        assert self.outbox is not None
+        violation = guard.admit(frame)
+        if violation is None:
+            return True
+        logger.info("closing %s: %s", self.sock, violation.reason)
+        self.outbox.close(*violation)
+        return False
 
     # -- one message --------------------------------------------------------------------------
 
@@ -679,8 +615,7 @@ class Session:
         topic = inbound.topic
         if topic != control and (not per_topic or topic == self._main_topic):
             return False
-        idle = (limits.idle_timeout or protocol.idle_timeout) is not None
-        if not self._admit(frame, limits.max_frame_bytes, limits.rate, idle):
+        if not self._admit(frame):
             return True  # closed: nothing more to do with it
         if topic == control:
             answer = protocol.control(inbound)
@@ -799,7 +734,9 @@ class Session:
         loop = asyncio.get_running_loop()
 
         def check() -> None:
-            remaining = self._last_seen + idle - time.monotonic()
+            guard = self._guard
+            assert guard is not None
+            remaining = guard.last_seen + idle - time.monotonic()
             if remaining > 0:
                 self._idle_handle = loop.call_later(remaining, check)
                 return
