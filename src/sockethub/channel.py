@@ -67,9 +67,10 @@ class _Callbacks:
 class Channel:
     """A topic pattern with its callbacks.  Make one with ``hub.channel(pattern)``.
 
-    Callbacks run one at a time per connection, in the order the client's messages
-    arrived; ``sock.topic`` and ``sock.params`` are set to the message's topic and the
-    pattern's placeholder values before each one runs.
+    A joined topic's callbacks run one at a time, in the order the client's messages for
+    it arrived (with ``SocketHub(ordering="connection")``, one at a time per connection).
+    Their ``sock`` is the join's :class:`~sockethub.ChannelSocket`: ``sock.topic`` and
+    ``sock.params`` are the joined topic and the pattern's placeholder values.
     """
 
     __slots__ = ("_callbacks", "_compiled", "topic_pattern")

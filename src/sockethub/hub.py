@@ -80,8 +80,9 @@ class SocketHub(RouteBase):
         app = Starlette(routes=[hub], lifespan=hub.lifespan)
 
     A connection runs ``on_connect`` (before the handshake is accepted), then handles the
-    client's messages one at a time: ``join`` / ``leave`` / any other event on a joined
-    topic, each dispatched to the channel whose pattern matches the topic; when it ends,
+    client's messages, each topic's in order (see ``ordering``): ``join`` / ``leave`` /
+    any other event on a joined topic, each dispatched to the channel whose pattern
+    matches the topic; when it ends,
     however it ends, ``on_exit`` runs for every joined topic and then ``on_disconnect``.
 
     Arguments:

@@ -1,13 +1,14 @@
 """Session: one managed connection of a SocketHub, from handshake to clean-up.
 
-The session reads frames one at a time, so a connection's callbacks never overlap, and
+The session's loop reads frames and handles each inline (no task per message), and
 sends everything through its :class:`~sockethub.outbox.Outbox`.  While a callback runs
 for long (more than ``WATCH_AFTER`` seconds), a watcher task reads ahead (at most
-``AHEAD_MAX`` frames, kept in order for the loop) so that the end of the connection is
-seen: a callback still running ``HubLimits.cancel_grace`` seconds after its client left
-is cancelled, and the clean-up hooks run, as a Phoenix channel dies with its socket.  Joined topics live in a
-dict keyed by topic string: a message on a joined topic costs one lookup, whatever the
-number of channels.
+``AHEAD_MAX`` frames): it answers heartbeats at once, hands other topics' messages to a
+worker task per busy topic (``ordering="topic"``), keeps the rest in order for the loop,
+and sees the end of the connection: a callback still running ``HubLimits.cancel_grace``
+seconds after its client left is cancelled and the clean-up hooks run, as a Phoenix
+channel dies with its socket.  Joined topics live in a dict keyed by topic string: a
+message on a joined topic costs one lookup, whatever the number of channels.
 """
 
 from __future__ import annotations
