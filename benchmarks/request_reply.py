@@ -10,7 +10,8 @@ One uvicorn process (``benchmarks/_rr_server.py``) serves both.  ``--n`` clients
 its reply before the next, ``--requests`` times; all clients run at once.  Columns: round
 trips per second over all clients, latency p50 and p99, the server's CPU time per round
 trip (from ``/proc``, Linux only; the steadiest figure on a small machine where the
-client process competes for CPU), and the hub/raw ratios.  The two
+client process competes for CPU), and the hub/raw ratios.  By default the server and the
+clients are pinned to two different CPUs (Linux), which steadies the figures.  The two
 servers run one after the other within each round, alternating which goes first; medians
 over rounds.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 
@@ -65,6 +67,11 @@ async def run(args: argparse.Namespace) -> None:
         "benchmarks._rr_server:app", ws=args.ws, args=("--ws-ping-interval", "0")
     )
     with server as (port, pid):
+        if args.pin and len(os.sched_getaffinity(0)) >= 2:
+            # One CPU for the server, another for the clients: they no longer compete.
+            cpus = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(pid, {cpus[0]})
+            os.sched_setaffinity(0, {cpus[1]})
         await asyncio.sleep(0.5)
         print(
             f"\nrequest/reply, uvicorn --ws {args.ws}, {args.requests} requests per client, "
@@ -95,6 +102,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--ws", default="websockets-sansio")
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false", help="do not pin server and clients"
+    )
     args = parser.parse_args()
     args.n = args.n or [200, 1000]
     asyncio.run(run(args))
