@@ -50,6 +50,12 @@ def ensure_venv(extra: str = "dev") -> None:
 
 def demo(argv: list[str]) -> int:
     ensure_venv()
+    if os.name == "posix":
+        # Become the demo: a signal sent to this process (Ctrl+C, a supervisor's SIGTERM)
+        # reaches the server itself, and no child is left behind when this one is stopped.
+        print("+", PY, "-m", "examples.chat", *argv, flush=True)
+        os.chdir(ROOT)
+        os.execv(PY, [str(PY), "-m", "examples.chat", *argv])
     return _run(PY, "-m", "examples.chat", *argv, check=False)
 
 

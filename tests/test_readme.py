@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +67,14 @@ def test_the_hub_example_behaves_as_described() -> None:
             assert b.receive_text() == '{"code":4404,"reason":"Topic not found"}'
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_the_demo_command_starts_a_server() -> None:
     port = free_port()
     proc = subprocess.Popen(
@@ -73,6 +83,7 @@ def test_the_demo_command_starts_a_server() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: stopped whole below
     )
     try:
         assert proc.stdout is not None
@@ -85,10 +96,17 @@ def test_the_demo_command_starts_a_server() -> None:
 
         wait_for_port(port)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        # The whole group, so that nothing the command started outlives the test.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+        assert not _group_alive(proc.pid), "the demo left a process running"
 
 
 def test_the_codemod_commands(tmp_path: Path) -> None:
