@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -119,3 +121,15 @@ def uvicorn_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def strict_json(text: str | bytes) -> Any:
+    """Parse a server frame as a browser's ``JSON.parse`` would, failing on anything else:
+    text that is not valid UTF-8 (a lone surrogate), ``NaN``, ``Infinity``."""
+    if isinstance(text, str):
+        text.encode("utf-8")  # UnicodeEncodeError for a lone surrogate
+
+    def refuse(name: str) -> Any:
+        raise AssertionError(f"{name} in a server frame")
+
+    return json.loads(text, parse_constant=refuse)

@@ -76,7 +76,7 @@ class OriginPolicy:
         """Refuse ``websocket`` (HTTP 403, else close 1008) unless its origin is allowed."""
         if self.allows(websocket.headers.get("origin")):
             return True
-        await refuse(websocket, "Origin not allowed", status=403, close_code=1008)
+        await refuse(websocket, CLOSE_ORIGIN.reason, status=403, close_code=CLOSE_ORIGIN.code)
         return False
 
 
@@ -87,9 +87,8 @@ def _normalise(origin: str) -> str:
 async def turned_away(hub: SocketHub, websocket: WebSocket) -> bool:
     """Refuse a hub handshake at the door, before any app code: an origin the hub does not
     allow (HTTP 403), or one connection more than ``HubLimits.max_connections`` (503)."""
-    if not hub._origin_allowed(websocket.headers.get("origin")):
+    if not await hub._origin_policy.check(websocket):
         hub.stats.refused += 1
-        await refuse(websocket, CLOSE_ORIGIN.reason, status=403, close_code=CLOSE_ORIGIN.code)
         return True
     cap = hub.limits.max_connections
     if cap is not None and hub.held >= cap:

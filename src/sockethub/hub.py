@@ -274,9 +274,5 @@ class SocketHub(RouteBase):
         choice = self._protocol_choice
         return choice if isinstance(choice, WireProtocol) else choice(sock)
 
-    def _origin_allowed(self, origin: str | None) -> bool:
-        """Whether a handshake with this ``Origin`` header (None: absent) may connect."""
-        return self._origin_policy.allows(origin)
-
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         await Session(self, scope, receive, send).run()

@@ -150,6 +150,7 @@ class Session:
         "__weakref__",
         "_abandoning",
         "_busy",
+        "_dog",
         "_failure",
         "_guard",
         "_idle_handle",
@@ -174,6 +175,7 @@ class Session:
         self._reader = _Reader(receive)
         self._raw_send = send  # the outbox writes to the ASGI send itself
         self._in_call = False  # the loop's own task is awaiting a callback
+        self._dog: _Watchdog | None = None  # this event loop's, once serving
         self._abandoning = False
         # ordering="topic": topics whose worker task is busy, with what waits behind it.
         self._busy: dict[str, collections.deque[Inbound]] = {}
@@ -219,6 +221,7 @@ class Session:
         )
         sock._session = self
         self._task = asyncio.current_task()
+        self._dog = _watchdog()
         hub.stats.connections += 1
         hub.stats.total_connections += 1
         cancelled: asyncio.CancelledError | None = None
@@ -332,7 +335,6 @@ class Session:
             self._put(protocol.error(*EVENT_NOT_FOUND, inbound))
             return
         sock = self._channel_sock(joined.sock, topic, joined.params, inbound)
-        what = f"on_receive({event!r})"
         frame: str | bytes | None
         try:
             result = await self._call(callback(inbound.payload, sock))
@@ -343,10 +345,10 @@ class Session:
             try:
                 frame = protocol.request_failed(inbound, exc.reason, exc.response)
             except EncodeError as failure:
-                self._callback_failed(failure, inbound, what, joined.join_ref)
+                self._callback_failed(failure, inbound, f"on_receive({event!r})", joined.join_ref)
                 return
         except Exception as exc:
-            self._callback_failed(exc, inbound, what, joined.join_ref)
+            self._callback_failed(exc, inbound, f"on_receive({event!r})", joined.join_ref)
             if protocol.crash_leaves and self.joined.get(topic) is joined:
                 # Phoenix: the crashed channel is gone at once (phx_error was sent); the
                 # client's rejoin is a fresh join.
@@ -529,10 +531,13 @@ class Session:
             timeout = self.hub.limits.callback_timeout
         task = asyncio.current_task()
         reader = self._reader
-        watched = task is self._task and not self._in_call and reader.watcher is None
+        dog = self._dog
+        watched = (
+            task is self._task and dog is not None and not self._in_call and reader.watcher is None
+        )
         if watched:
+            assert dog is not None
             self._in_call = True
-            dog = _watchdog()
             dog.enter(self)
         try:
             if timeout is None:
@@ -550,6 +555,7 @@ class Session:
         finally:
             if watched:
                 self._in_call = False
+                assert dog is not None
                 dog.calls.pop(self, None)
                 if reader.watcher is not None:
                     await reader.stop_watching()

@@ -26,6 +26,7 @@ from starlette.testclient import TestClient
 from starlette.testclient import WebSocketTestSession as Session
 
 from tests.hardening.app import build
+from tests.support import strict_json
 
 # -- the texts ---------------------------------------------------------------------------
 
@@ -81,16 +82,6 @@ def from_value(value: Any) -> tuple[str, bool]:
 texts = st.one_of(values.map(from_value), st.sampled_from(TOKENS))
 
 
-def strict(text: str) -> Any:
-    """Parse a frame the way a browser does; fail on anything else."""
-    text.encode("utf-8")  # a lone surrogate cannot be sent: UnicodeEncodeError
-
-    def refuse(name: str) -> Any:
-        raise AssertionError(f"{name} in a server frame")
-
-    return json.loads(text, parse_constant=refuse)
-
-
 # -- the app and the two protocols ------------------------------------------------------
 
 
@@ -141,7 +132,7 @@ Protocol = type[Envelope] | type[Phoenix]
 
 
 def recv(ws: Session) -> Any:
-    return strict(ws.receive_text())
+    return strict_json(ws.receive_text())
 
 
 def check(app: Starlette, protocol: Protocol, text: str, ok: bool) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +18,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from sockethub import SocketHub
+from tests.bus.support import eventually
 from tests.hardening.app import APP_CLOSE_CODE, build
-from tests.support import uvicorn_process, uvicorn_thread
+from tests.support import strict_json, uvicorn_process, uvicorn_thread
 
 pytestmark = [
     pytest.mark.e2e,
@@ -50,16 +50,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
 
 
 async def recv(ws: ClientConnection) -> Any:
-    return strict_loads(await asyncio.wait_for(ws.recv(), 10))
-
-
-def _refuse(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def strict_loads(text: str | bytes) -> Any:
-    """``JSON.parse``: no NaN/Infinity (and the frame must have been valid UTF-8)."""
-    return json.loads(text, parse_constant=_refuse)
+    return strict_json(await asyncio.wait_for(ws.recv(), 10))
 
 
 async def joined(served: Served, topic: str = "room:v", path: str = "/ws") -> ClientConnection:
@@ -212,14 +203,6 @@ async def test_an_app_close_code_reaches_the_client(
     await assert_undisturbed(served, neighbour)
 
 
-async def eventually(predicate: Any, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 async def test_a_callback_that_never_returns_is_cancelled_when_its_client_leaves(
     served: Served, neighbour: ClientConnection
 ) -> None:
@@ -232,7 +215,8 @@ async def test_a_callback_that_never_returns_is_cancelled_when_its_client_leaves
     await sender.close()
     # cancel_grace is 0.5 s on this hub: the hooks run soon after, not never.
     await eventually(
-        lambda: served.events.count(("disconnect", None)) == disconnects + 1, "on_disconnect"
+        lambda: served.events.count(("disconnect", None)) == disconnects + 1,
+        what="on_disconnect",
     )
     assert ("exit", "room:hang") in served.events
     assert hub.stats.abandoned_callbacks == abandoned + 1
