@@ -12,7 +12,7 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,9 +56,14 @@ class _Param:
 class ParamPlan:
     """How to call one function: which value goes to which parameter."""
 
-    __slots__ = ("_params", "names")
+    __slots__ = ("_params", "names", "var_keyword")
 
-    def __init__(self, func: Callable[..., Any]) -> None:
+    def __init__(self, func: Callable[..., Any], *, skip: Collection[str] = ()) -> None:
+        """Plan ``func``'s parameters, except those named in ``skip`` (filled elsewhere).
+
+        Raises ``TypeError`` naming the function and the parameter for an unsupported
+        annotation or a positional-only parameter.
+        """
         target: Any = func  # where the annotations live: partials and callable objects
         while isinstance(target, functools.partial):
             target = target.func
@@ -69,8 +74,12 @@ class ParamPlan:
         except Exception as exc:  # an unresolvable forward reference
             raise TypeError(f"cannot read the annotations of {func!r}: {exc}") from exc
         params: list[_Param] = []
+        self.var_keyword = False
+        """Whether the function takes ``**kwargs``."""
         for p in inspect.signature(func).parameters.values():
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            if p.kind is p.VAR_KEYWORD:
+                self.var_keyword = True
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in skip:
                 continue
             if p.kind is p.POSITIONAL_ONLY:  # every argument is passed by name
                 raise TypeError(
@@ -108,6 +117,10 @@ class ParamPlan:
                 )
         self._params = tuple(params)
         self.names = tuple(p.name for p in params)
+
+    def value_types(self) -> dict[str, str]:
+        """Each path/query parameter's name and the type it converts to (``"int"``...)."""
+        return {p.name: p.type_name for p in self._params if p.kind == "value"}
 
     def value_names(self) -> tuple[str, ...]:
         """Names filled from the path or query string."""
