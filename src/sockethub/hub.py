@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from starlette import routing as starlette_routing
 from starlette.types import Receive, Scope, Send
 
 from .bus.base import SocketBus
@@ -20,7 +21,7 @@ from .protocols.base import WireProtocol
 from .protocols.envelope import EnvelopeProtocol
 from .protocols.phoenix import VSN as PHOENIX_VSN
 from .protocols.phoenix import PhoenixProtocol
-from .routing import MiddlewareLike, RouteBase
+from .routing import MiddlewareLike, RouteBase, RouteEndpoint
 from .session import ErrorPolicy, Session
 from .socket import ISocket
 from .topics import TopicTable
@@ -66,7 +67,7 @@ class HubStats:
     ``HubLimits.cancel_grace``)."""
 
 
-class SocketHub(RouteBase):
+class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
     """A WebSocket route driven by channels: no handler function to write.
 
     ::
@@ -124,7 +125,17 @@ class SocketHub(RouteBase):
     On a Phoenix connection a channel whose callback raised is left at once, as in
     Phoenix: the client gets ``phx_error``, ``on_exit`` runs, the topic is unsubscribed,
     and the client's rejoin is a fresh join.
+
+    Hosting: a hub is a Starlette ``WebSocketRoute`` whose ``endpoint`` (an ASGI app,
+    :class:`~sockethub.routing.RouteEndpoint`) serves it, so it goes in
+    ``Starlette(routes=[...])``, ``Mount``, ``app.router.routes`` and an ``APIRouter``
+    (``router.routes.append(hub)``) that FastAPI's ``include_router(router,
+    prefix=...)`` copies under its prefix, path parameters of the prefix included.
     """
+
+    # Starlette's WebSocketRoute compares routes by path and endpoint; a hub is itself.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def __init__(
         self,
@@ -142,6 +153,8 @@ class SocketHub(RouteBase):
         ordering: Ordering = "topic",
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
+        self.endpoint = RouteEndpoint(self)
+        """The ASGI app serving this hub where another route matched the connection."""
         if error_policy not in ("reply", "close", "raise"):
             raise ValueError(
                 f"error_policy must be 'reply', 'close' or 'raise', got {error_policy!r}"
@@ -298,4 +311,8 @@ class SocketHub(RouteBase):
         return choice if isinstance(choice, WireProtocol) else choice(sock)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await Session(self, scope, receive, send).run()
+        try:
+            await Session(self, scope, receive, send).run()
+        finally:
+            if self._hooks.dependencies is not None:  # in the task that entered them
+                await self._hooks.release(scope)
