@@ -240,6 +240,15 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         naming it, before this hook runs.  ``**kwargs`` receives the parameters that only
         the other hook declares.  A sync function, an unsupported annotation, or a name
         that the two hooks declare with different types raises ``TypeError`` here.
+
+        FastAPI parameters (``Annotated[User, Depends(current_user)]``, ``Security``,
+        ``Query``, ``Header``, ``Cookie``, ``Path``) are resolved by FastAPI's dependency
+        machinery before the handshake, ``app.dependency_overrides`` honoured and
+        ``yield`` dependencies closed when the connection ends; a validation error closes
+        with 1008 before accept, as FastAPI does.  ``raise WebSocketException(code,
+        reason)`` (Starlette's or FastAPI's) refuses with that close code and reason;
+        ``HTTPException`` with an HTTP response of its status (the security schemes'
+        401).  Neither is logged as an error.
         """
         self._hooks.set_connect(func)
         self.on_connect_callback = self._hooks.connect

@@ -8,18 +8,26 @@ from typing import Annotated, Any
 
 import pytest
 from fastapi import (
+    APIRouter,
     Body,
     Cookie,
     Depends,
     FastAPI,
     Header,
     HTTPException,
+    Path,
     Query,
     Request,
     Security,
     WebSocketException,
 )
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    APIKeyHeader,
+    HTTPAuthorizationCredentials,
+    HTTPBearer,
+    OAuth2PasswordBearer,
+    SecurityScopes,
+)
 from starlette.applications import Starlette
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
@@ -62,6 +70,35 @@ def test_query_header_cookie_and_plain_parameters_together() -> None:
         assert "greater than or equal to 1" in info.value.reason
     assert seen == [("r", 3, "testclient", "s1", 2)]
     assert hub.stats.refused == 1
+
+
+def test_path_markers_with_params_of_an_include_prefix() -> None:
+    hub = SocketHub("/ws/{room}")
+    seen: list[Any] = []
+
+    @hub.on_connect
+    async def connect(
+        sock: ISocket,
+        org: Annotated[int, Path(gt=0)],
+        room: Annotated[str, Path(min_length=2)],
+    ) -> None:
+        seen.append((org, room))
+
+    router = APIRouter()
+    router.routes.append(hub)
+    app = FastAPI()
+    app.include_router(router, prefix="/org/{org}")
+    with TestClient(app) as client:
+        with client.websocket_connect("/org/3/ws/ab") as ws:
+            probe(ws)
+        with pytest.raises(WebSocketDisconnect) as info:
+            with client.websocket_connect("/org/0/ws/ab"):
+                pass
+        assert (info.value.code, info.value.reason) == (
+            1008,
+            "path.org: Input should be greater than 0",
+        )
+    assert seen == [(3, "ab")]
 
 
 def test_depends_chain_cache_and_kwargs_of_the_other_hook() -> None:
@@ -175,6 +212,34 @@ def test_security_schemes_refuse_with_their_http_status() -> None:
         assert info.value.json() == {"detail": "Not authenticated"}
         assert info.value.headers["www-authenticate"] == "Bearer"
     assert seen == [("abc", "k")]
+
+
+def test_oauth2_bearer_with_scopes() -> None:
+    hub = SocketHub("/ws")
+    oauth2 = OAuth2PasswordBearer(tokenUrl="token", scopes={"chat": "chat"})
+    seen: list[Any] = []
+
+    def user(scopes: SecurityScopes, token: Annotated[str, Depends(oauth2)]) -> str:
+        if token != "good":
+            raise WebSocketException(4401, "bad token")
+        return f"{token}:{','.join(scopes.scopes)}"
+
+    @hub.on_connect
+    async def connect(sock: ISocket, who: Annotated[str, Security(user, scopes=["chat"])]) -> None:
+        seen.append(who)
+
+    with TestClient(fastapi_app(hub)) as client:
+        with client.websocket_connect("/ws", headers={"authorization": "Bearer good"}) as ws:
+            probe(ws)
+        with pytest.raises(WebSocketDisconnect) as info:
+            with client.websocket_connect("/ws", headers={"authorization": "Bearer bad"}):
+                pass
+        assert (info.value.code, info.value.reason) == (4401, "bad token")
+        with pytest.raises(WebSocketDenialResponse) as denial:
+            with client.websocket_connect("/ws"):
+                pass
+        assert denial.value.status_code == 401
+    assert seen == ["good:chat"]
 
 
 def test_http_exception_in_a_plain_hook(caplog: pytest.LogCaptureFixture) -> None:
