@@ -20,7 +20,6 @@ only when a hook declares one).
 
 from __future__ import annotations
 
-import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .channel import require_async
 from .errors import RejectError
 from .handshake import refuse
-from .params import ParamError, ParamPlan
+from .params import ParamError, ParamPlan, type_hints
 from .socket import ISocket
 
 if TYPE_CHECKING:
@@ -52,13 +51,8 @@ def _from_fastapi(obj: Any) -> bool:
 def _fastapi_parameters(func: Callable[..., Any], skip: str | None) -> list[inspect.Parameter]:
     """The parameters of ``func`` that FastAPI resolves, with their annotations evaluated
     (``Annotated`` kept), read without importing FastAPI."""
-    target: Any = func
-    while isinstance(target, functools.partial):
-        target = target.func
-    if not inspect.isroutine(target):
-        target = type(target).__call__
     try:
-        hints = typing.get_type_hints(target, include_extras=True)
+        hints = type_hints(func, extras=True)
     except Exception:  # ParamPlan reports unreadable annotations with its own message
         return []
     found = []

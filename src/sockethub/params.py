@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 
 from .socket import ISocket
 
-__all__ = ["ParamError", "ParamPlan"]
+__all__ = ["ParamError", "ParamPlan", "type_hints"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -53,6 +53,17 @@ class _Param:
     annotated: bool = True  # False: no annotation, a path convertor's value is kept as is
 
 
+def type_hints(func: Callable[..., Any], *, extras: bool = False) -> dict[str, Any]:
+    """``func``'s evaluated annotations, looked up where they live for partials and
+    callable objects (``extras``: keep ``Annotated``).  Raises what evaluation raises."""
+    target: Any = func
+    while isinstance(target, functools.partial):
+        target = target.func
+    if not inspect.isroutine(target):
+        target = type(target).__call__
+    return typing.get_type_hints(target, include_extras=extras)
+
+
 class ParamPlan:
     """How to call one function: which value goes to which parameter."""
 
@@ -64,13 +75,8 @@ class ParamPlan:
         Raises ``TypeError`` naming the function and the parameter for an unsupported
         annotation or a positional-only parameter.
         """
-        target: Any = func  # where the annotations live: partials and callable objects
-        while isinstance(target, functools.partial):
-            target = target.func
-        if not inspect.isroutine(target):
-            target = type(target).__call__
         try:
-            hints = typing.get_type_hints(target)
+            hints = type_hints(func)
         except Exception as exc:  # an unresolvable forward reference
             raise TypeError(f"cannot read the annotations of {func!r}: {exc}") from exc
         params: list[_Param] = []
