@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocket
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import connect as connect_ws
 from websockets.exceptions import InvalidStatus
 
 from sockethub import ISocket, SocketHub
@@ -264,6 +264,3 @@ async def test_real_client_sees_http_400_on_uvicorn() -> None:
         async with connect_ws(f"ws://127.0.0.1:{port}/ws/r?limit=3") as ws:
             await ws.send('{"topic":"nowhere","event":"ping"}')
             assert await ws.recv() == '{"code":4404,"reason":"Topic not found"}'
-
-
-connect_ws = connect
