@@ -31,10 +31,12 @@ from fastapi.security import (
 from starlette.applications import Starlette
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import InvalidStatus
 
 from sockethub import ISocket, SocketHub
 from tests.hub.helpers import probe
-from tests.support import ROOT
+from tests.support import ROOT, uvicorn_thread
 
 
 def fastapi_app(hub: SocketHub) -> FastAPI:
@@ -166,6 +168,70 @@ def test_yield_dependency_closed_after_on_disconnect_and_on_refusal() -> None:
                 pass
         assert (info.value.code, info.value.reason) == (4000, "not ok")
         assert events == ["open", "connect conn", "close"]
+
+
+def test_a_failing_dependency_is_a_logged_500_and_its_yield_siblings_close(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hub = SocketHub("/ws")
+    events: list[str] = []
+
+    async def db() -> Any:
+        events.append("open")
+        yield "conn"
+        events.append("close")
+
+    def broken(conn: Annotated[str, Depends(db)]) -> str:
+        raise RuntimeError("dependency bug")
+
+    @hub.on_connect
+    async def connect(sock: ISocket, x: Annotated[str, Depends(broken)]) -> None:
+        events.append("connect")
+
+    with TestClient(fastapi_app(hub)) as client:
+        with pytest.raises(WebSocketDenialResponse) as info:
+            with client.websocket_connect("/ws"):
+                pass
+        assert info.value.status_code == 500
+        assert events == ["open", "close"]
+        events.clear()
+        with pytest.raises(WebSocketDenialResponse):  # the hub keeps serving
+            with client.websocket_connect("/ws"):
+                pass
+        assert events == ["open", "close"]
+    assert hub.stats.callback_errors == 2
+    failures = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]
+    assert failures and "dependency bug" in str(failures[0].exc_info[1])  # type: ignore[index]
+
+
+@pytest.mark.e2e
+async def test_refusals_a_real_client_sees_on_uvicorn() -> None:
+    hub = SocketHub("/ws")
+    bearer = HTTPBearer()
+
+    @hub.on_connect
+    async def connect(
+        sock: ISocket,
+        creds: Annotated[HTTPAuthorizationCredentials, Security(bearer)],
+        n: Annotated[int, Query()],
+    ) -> None:
+        sock.assigns["n"] = n
+
+    with uvicorn_thread(fastapi_app(hub), ws="websockets-sansio") as port:
+        url = f"ws://127.0.0.1:{port}/ws"
+        with pytest.raises(InvalidStatus) as info:  # no credentials: the scheme's 401
+            async with ws_connect(f"{url}?n=1"):
+                pass
+        assert info.value.response.status_code == 401
+        assert info.value.response.headers["www-authenticate"] == "Bearer"
+        headers = {"Authorization": "Bearer abc"}
+        with pytest.raises(InvalidStatus) as info:  # a validation error: close 1008 -> 403
+            async with ws_connect(f"{url}?n=x", additional_headers=headers):
+                pass
+        assert info.value.response.status_code == 403
+        async with ws_connect(f"{url}?n=2", additional_headers=headers) as ws:
+            await ws.send('{"topic":"nowhere","event":"ping"}')
+            assert await ws.recv() == '{"code":4404,"reason":"Topic not found"}'
 
 
 def test_dependency_overrides_of_the_serving_app() -> None:
