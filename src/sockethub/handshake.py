@@ -69,9 +69,13 @@ async def refuse_with(websocket: WebSocket, exc: WebSocketException | HTTPExcept
             await websocket.close(code=1008, reason=close_reason(str(exc.detail)))
         return
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(
-            JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        )
+        try:
+            body: PlainTextResponse | JSONResponse = JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        except (TypeError, ValueError):  # a detail JSON cannot carry
+            body = PlainTextResponse(str(exc.detail), exc.status_code, headers=exc.headers)
+        await websocket.send_denial_response(body)
     else:
         await websocket.close(code=1008, reason=close_reason(str(exc.detail)))
 

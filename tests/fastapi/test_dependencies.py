@@ -234,6 +234,30 @@ async def test_refusals_a_real_client_sees_on_uvicorn() -> None:
             assert await ws.recv() == '{"code":4404,"reason":"Topic not found"}'
 
 
+def test_dependencies_only_on_disconnect_are_solved_before_the_handshake() -> None:
+    hub = SocketHub("/ws")
+    events: list[str] = []
+
+    async def audit(who: Annotated[str, Query()]) -> Any:
+        events.append(f"open {who}")
+        yield who
+        events.append("close")
+
+    @hub.on_disconnect
+    async def disconnect(sock: ISocket, who: Annotated[str, Depends(audit)]) -> None:
+        events.append(f"disconnect {who}")
+
+    with TestClient(fastapi_app(hub)) as client:
+        with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect("/ws"):
+            pass
+        assert (info.value.code, info.value.reason) == (1008, "query.who: Field required")
+        assert events == []
+        with client.websocket_connect("/ws?who=ann") as ws:
+            assert events == ["open ann"]
+            probe(ws)
+    assert events == ["open ann", "disconnect ann", "close"]
+
+
 def test_dependency_overrides_of_the_serving_app() -> None:
     hub = SocketHub("/ws")
     seen: list[str] = []

@@ -70,3 +70,12 @@ def test_http_exception_refuses_with_its_status_and_headers() -> None:
     assert info.value.json() == {"detail": "log in first"}
     assert info.value.headers["www-authenticate"] == "Bearer"
     assert hub.stats.callback_errors == 0
+
+
+def test_http_exception_with_a_detail_json_cannot_carry() -> None:
+    hub, _ = refusing_hub(HTTPException(400, {"odd": {1}}))  # type: ignore[arg-type]
+    with TestClient(app_for(hub)) as client:
+        with pytest.raises(WebSocketDenialResponse) as info, client.websocket_connect("/ws"):
+            pass
+    assert info.value.status_code == 400
+    assert info.value.text == "{'odd': {1}}"
