@@ -66,7 +66,7 @@ def extra_required(extra: str, *, feature: str | None = None) -> Iterator[None]:
         who = feature or f"sockethub[{extra}]"
         raise ModuleNotFoundError(
             f"{who} needs {distribution}, which is not installed (no module named "
-            f"{missing!r}). Install it with:\n    {hint}",
+            f"{exc.name!r}). Install it with:\n    {hint}",
             name=exc.name,
         ) from exc
 
