@@ -54,15 +54,20 @@ RUN_COUNTER = (
 )
 
 
-def test_the_demo_installs_only_the_project_and_uvicorn() -> None:
-    assert dev.requirements("demo", all_extras=False) == ["-e", ".", "uvicorn>=0.30"]
+def test_the_demo_installs_only_the_project_uvicorn_and_websockets() -> None:
+    assert dev.requirements("demo", all_extras=False) == [
+        "-e",
+        ".",
+        "uvicorn>=0.30",
+        "websockets>=13",
+    ]
 
 
 def test_the_test_command_installs_every_extra_and_the_test_group() -> None:
     wanted = dev.requirements("test", all_extras=True)
     assert wanted[:2] == ["-e", ".[client,codemod,fastapi,orjson,redis]"]
     names = {req.split(">")[0].split("=")[0] for req in wanted[2:]}
-    assert {"uvicorn", "pytest", "playwright", "mypy", "ruff", "psutil", "build", "twine"} <= names
+    assert {"uvicorn", "websockets", "pytest", "playwright", "mypy", "ruff", "psutil", "build", "twine"} <= names
 
 
 def test_an_install_for_test_covers_the_demo() -> None:
