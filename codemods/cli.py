@@ -34,10 +34,6 @@ _MARKER_BYTES = TODO_MARKER.encode()
 _SOCKETHUB_BYTES = b"sockethub"
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
-_INSTALL_HINT = (
-    "sockethub-migrate needs libcst, which is not installed.\n"
-    'Install it with: pip install "sockethub[codemod]"'
-)
 
 _EPILOG = """\
 exit codes:
@@ -369,9 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     out, err = sys.stdout, sys.stderr
     try:
-        import libcst  # noqa: F401
-    except ImportError:
-        print(_INSTALL_HINT, file=err)
+        import sockethub_codemods.migrate_managed_routes  # noqa: F401  (needs libcst)
+    except ImportError as exc:
+        print(exc, file=err)
         return EXIT_ERROR
     if args.jobs < 1:
         print("sockethub-migrate: error: --jobs must be at least 1", file=err)

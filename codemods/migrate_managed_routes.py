@@ -11,11 +11,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-import libcst as cst
-import libcst.helpers
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import ClassScope, Scope, ScopeProvider
 from sockethub_codemods import TODO_MARKER
+
+from sockethub._extras import extra_required
+
+with extra_required("codemod", feature="sockethub-migrate"):
+    import libcst as cst
+    import libcst.helpers
+    from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+    from libcst.metadata import ClassScope, Scope, ScopeProvider
 
 __all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]
 

@@ -1,6 +1,6 @@
 """Make ``sockethub_codemods`` importable from a source tree that is not installed yet.
 
-Installed (``pip install -e ".[dev]"``), the package-dir mapping in pyproject.toml provides
+Installed (``python3 dev.py test`` installs it editable), the package-dir mapping in pyproject.toml provides
 it; from a bare checkout the tests register ``codemods/`` under that name themselves.
 """
 

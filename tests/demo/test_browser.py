@@ -1,123 +1,26 @@
 """The chat demo as a person sees it: real uvicorn, two pages in headless Chromium.
 
-The demo runs as ``python -m examples.chat --port <free>`` in a subprocess, exactly as the
-README tells a newcomer to start it.  Playwright for Python drives Debian's
-``/usr/bin/chromium`` (never a downloaded browser).  Screenshots go to ``artifacts/``.
-
-Without ``/usr/bin/chromium`` the test is skipped, or fails when ``CI`` is set: CI must
-install it (``apt-get install chromium``).
+The demo server, the browser and entering a room come from :mod:`tests.demo.browser`.
+Screenshots go to ``artifacts/``.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from tests.support import free_port, require
+from tests.demo.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, WAIT_MS, DemoServer, enter_room
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 15_000  # how long a page may take to show an expected state
 RECONNECT_WAIT_MS = 40_000  # the page's backoff tops out at 15 s between attempts
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-
-class DemoServer:
-    """``python -m examples.chat`` in a subprocess, startable again on the same port."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}/"
-        self.proc: subprocess.Popen[str] | None = None
-        self.log = ARTIFACTS / "demo-server.log"
-
-    def start(self) -> None:
-        env = dict(os.environ)
-        paths = [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
-        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        with self.log.open("a") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "examples.chat", "--port", str(self.port)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-        assert self.proc.stdout is not None
-        first_line = self.proc.stdout.readline()
-        assert self.url in first_line, f"the demo should print its URL first, got {first_line!r}"
-        deadline = time.monotonic() + 30
-        while True:  # wait until uvicorn answers
-            assert self.proc.poll() is None, f"the demo exited; see {self.log}"
-            try:
-                if httpx.get(self.url, timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"the demo did not come up; see {self.log}"
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """Kill the server abruptly (SIGKILL), as a crash or a lost host would."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc is not None:
-            self.proc.wait(timeout=10)
-            assert self.proc.stdout is not None
-            self.proc.stdout.close()
-        self.proc = None
-
-
-@pytest.fixture
-def demo() -> Iterator[DemoServer]:
-    require_chromium()  # before starting anything
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = DemoServer(free_port())
-    server.log.write_text("")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-def require_chromium() -> None:
-    require(
-        CHROMIUM.exists(),
-        f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    )
 
 
 def test_two_people_chat_and_survive_a_server_restart(demo: DemoServer) -> None:
     from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
     def enter(page: Page, name: str, room: str) -> None:
-        page.goto(demo.url)
-        page.get_by_test_id("name-input").fill(name)
-        page.get_by_test_id("room-input").fill(room)
-        page.get_by_test_id("join-button").click()
-        expect(page.get_by_test_id("status")).to_have_attribute("data-state", "online")
-        expect(page.get_by_test_id("current-room")).to_have_text(f"#{room}")
+        enter_room(page, demo.url, name, room)
 
     def say(page: Page, text: str) -> None:
         box = page.get_by_test_id("message-input")

@@ -1,6 +1,6 @@
 """RedisSocketBus: fan-out across processes and hosts through Redis pub/sub.
 
-Install the extra (``pip install sockethub[redis]``) and hand the bus to the hub; the
+Install the extra (``pip install "sockethub[redis]"``) and hand the bus to the hub; the
 hub's lifespan starts and closes it::
 
     bus = RedisSocketBus("redis://127.0.0.1:6379/0", prefix="myapp:")
@@ -111,17 +111,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.connection import AbstractConnection, Connection, parse_url
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-
+from .._extras import extra_required
 from ..envelope import dumps, loads
 from ..errors import EncodeError
 from .base import BusCallback, BusMessage, BusUnavailable, MessageError, SocketBus
 from .memory import BusObserver, InMemorySocketBus
+
+with extra_required("redis", feature="sockethub.bus.redis (RedisSocketBus)"):
+    from redis.asyncio import BlockingConnectionPool, Redis
+    from redis.asyncio.connection import AbstractConnection, Connection, parse_url
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import RedisError
 
 __all__ = ["BusUnavailable", "RedisBusHealth", "RedisSocketBus"]
 
