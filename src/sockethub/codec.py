@@ -219,9 +219,12 @@ class JSONCodec:
 
 
 #: A run of digits long enough to be an integer beyond 64 bits, which orjson would read
-#: as a float (19 digits: ``-9223372036854775809`` already is one).
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
-_LONG_DIGITS_STR = re.compile(r"[0-9]{19}")
+#: as a float (19 digits: ``-9223372036854775809`` already is one), found by turning every
+#: digit into ``0`` (``translate`` and ``in`` run at C speed; a regex is 10x slower).
+_LONG_RUN = "0" * 19
+_LONG_RUN_BYTES = _LONG_RUN.encode()
+_DIGITS_TO_ZERO = str.maketrans("0123456789", "0" * 10)
+_DIGITS_TO_ZERO_BYTES = bytes.maketrans(b"0123456789", b"0" * 10)
 
 
 class OrjsonCodec:
@@ -259,16 +262,22 @@ class OrjsonCodec:
             # orjson's refusals (big ints, int keys, depth, the default raising) are not
             # all json's: let json decide, and word the error.
             return self._fallback.encode(value)
-        # orjson writes NaN and infinities as null: look for them only when a null is there.
-        if b"null" in data and _has_non_finite(value, self.default):
+        # orjson writes NaN and infinities as null.  Only a text with a null can hide one;
+        # plain JSON data that reads back equal has none (a NaN would read back as None),
+        # and the walk looks at the rest (tuples, converted values...).
+        if (
+            b"null" in data
+            and self._loads(data) != value
+            and _has_non_finite(value, self.default)
+        ):
             raise EncodeError("cannot encode as strict JSON: Out of range float values")
         return data.decode("utf-8")
 
     def decode(self, text: str | bytes) -> Any:
         if isinstance(text, str):
-            long_number = _LONG_DIGITS_STR.search(text) is not None
+            long_number = _LONG_RUN in text.translate(_DIGITS_TO_ZERO)
         else:
-            long_number = _LONG_DIGITS.search(text) is not None
+            long_number = _LONG_RUN_BYTES in text.translate(_DIGITS_TO_ZERO_BYTES)
         if long_number:
             return _json_decode(text)
         return self._loads(text)
