@@ -265,11 +265,7 @@ class OrjsonCodec:
         # orjson writes NaN and infinities as null.  Only a text with a null can hide one;
         # plain JSON data that reads back equal has none (a NaN would read back as None),
         # and the walk looks at the rest (tuples, converted values...).
-        if (
-            b"null" in data
-            and self._loads(data) != value
-            and _has_non_finite(value, self.default)
-        ):
+        if b"null" in data and self._loads(data) != value and _has_non_finite(value, self.default):
             raise EncodeError("cannot encode as strict JSON: Out of range float values")
         return data.decode("utf-8")
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from starlette.types import Receive, Scope, Send
 
 from .bus.base import BusCallback, BusMessage, SocketBus
 from .bus.memory import InMemorySocketBus
+from .callbacks import ConnectionHook, HookT
 from .channel import Channel, require_async
 from .codec import DEFAULT_CODEC, Codec
 from .handshake import OriginPolicy
@@ -32,7 +33,6 @@ __all__ = ["HubStats", "SocketHub"]
 
 logger = logging.getLogger(__name__)
 
-HookF = TypeVar("HookF", bound=Callable[[ISocket], Awaitable[None]])
 ProtocolChoice = WireProtocol | Callable[[ISocket], WireProtocol]
 
 ENVELOPE = EnvelopeProtocol()
@@ -160,8 +160,8 @@ class SocketHub(RouteBase):
         self.stats = HubStats()
         self.held = 0
         """Connections of this hub in this process, from handshake to clean-up."""
-        self.on_connect_callback: Callable[[ISocket], Awaitable[None]] | None = None
-        self.on_disconnect_callback: Callable[[ISocket], Awaitable[None]] | None = None
+        self.on_connect_callback: ConnectionHook | None = None
+        self.on_disconnect_callback: ConnectionHook | None = None
         self._table: TopicTable[Channel] = TopicTable()
         self._channels: list[Channel] = []
         self._origin_policy = OriginPolicy(allowed_origins, allow_missing_origin)
@@ -209,7 +209,7 @@ class SocketHub(RouteBase):
         self._table.add(channel.pattern, channel)
         self._channels.append(channel)
 
-    def on_connect(self, func: HookF) -> HookF:
+    def on_connect(self, func: HookT) -> HookT:
         """Register ``async def on_connect(sock) -> None``.
 
         Runs for each new connection before the handshake is accepted; path parameters
@@ -224,7 +224,7 @@ class SocketHub(RouteBase):
         self.on_connect_callback = func
         return func
 
-    def on_disconnect(self, func: HookF) -> HookF:
+    def on_disconnect(self, func: HookT) -> HookT:
         """Register ``async def on_disconnect(sock) -> None``.
 
         Runs once when an accepted connection ends, however it ends (client close,
