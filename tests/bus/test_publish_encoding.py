@@ -20,6 +20,7 @@ from starlette.testclient import TestClient, WebSocketTestSession
 
 from sockethub import EncodeError, ISocket, SocketHub
 from sockethub.bus import InMemorySocketBus, SocketBus
+from tests.bus.support import eventually
 from tests.codecs import CODECS, make
 from tests.hub.helpers import app_for, probe
 from tests.redis_server import RedisServer
@@ -201,5 +202,32 @@ async def test_the_bus_itself_refuses_at_publish_subscribers_or_not(
         with pytest.raises(EncodeError, match="Object of type set"):
             await bus.publish("room", "e", UNSENDABLE)
         await bus.publish("room", "e", datetime.date(2025, 1, 2))
+    finally:
+        await bus.close()
+
+
+@pytest.mark.parametrize("codec", CODECS)
+async def test_what_crosses_redis_comes_back_exactly_with_either_codec(
+    codec: str, request: pytest.FixtureRequest
+) -> None:
+    """Integers beyond 64 bits, nesting beyond orjson's depth: decoded as json would."""
+    from sockethub.bus.redis import RedisSocketBus
+
+    server: RedisServer = request.getfixturevalue("shared_redis")
+    bus = RedisSocketBus(server.url, prefix=request.getfixturevalue("prefix"), codec=make(codec))
+    await bus.start()
+    try:
+        got: list[Any] = []
+        await bus.subscribe("room", lambda message: got.append(message.payload))
+        value = {
+            "big": 2**70,
+            "neg": -(2**63) - 1,
+            "f": [1e308, -0.0],
+            "deep": json.loads("[" * 300 + "]" * 300),
+        }
+        await bus.publish("room", "e", value)
+        await bus.publish("room", "e", "end")
+        await eventually(lambda: got[-1:] == ["end"], what="the messages")
+        assert repr(got[0]) == repr(value)
     finally:
         await bus.close()

@@ -145,8 +145,9 @@ class SocketBus(Protocol):
     * ``unsubscribe(topic, cb)`` removes it; unknown pairs are ignored.  After it returns
       the callback receives nothing more from that topic.
     * ``publish(topic, event, payload, exclude=cb)`` delivers to every subscriber of
-      ``topic`` except ``exclude``.  A topic with no subscribers is a no-op.  Subscribers
-      see messages of one publisher in publish order.  A failing subscriber is dropped and
+      ``topic`` except ``exclude``.  The payload is encoded first: one that cannot be
+      sent raises :class:`~sockethub.EncodeError`, subscribers or not; otherwise a topic
+      with no subscribers is a no-op.  Subscribers see messages of one publisher in publish order.  A failing subscriber is dropped and
       never disturbs the publisher or the other subscribers.
     * ``publish_message(message, exclude=cb)`` is ``publish`` for a message encoded at
       publish time (what the hub uses); ``topics()`` reports the topics with local
