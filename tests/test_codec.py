@@ -198,6 +198,40 @@ def test_decoding_gives_exactly_what_json_gives(codec: str, text: str) -> None:
 # -- orjson's own laxness, and the codec's checks ----------------------------------------
 
 
+#: orjson on its own, token by token: "refused" (it raises, as the rules want) or what it
+#: returns instead of the exact value (the codec's checks exist for those).
+ORJSON_ALONE = [
+    ("NaN", "refused"),
+    ("[Infinity]", "refused"),
+    ("-Infinity", "refused"),
+    ("1e999999", "refused"),
+    ("-1E400", "refused"),
+    ("9" * 5000, "refused"),
+    ('"\\ud800"', "refused"),
+    ('"a\\udfffb"', "refused"),
+    ('{"\\ud800":1}', "refused"),
+    ("[" * 30_000 + "]" * 30_000, "refused"),
+    ("123456789012345678901234567890", 1.2345678901234568e29),
+    ("-9223372036854775809", -9.223372036854776e18),
+    ("18446744073709551616", 1.8446744073709552e19),
+]
+
+
+@pytest.mark.parametrize(("text", "alone"), ORJSON_ALONE, ids=[t[:24] for t, _ in ORJSON_ALONE])
+def test_orjson_alone_on_each_hostile_token_and_the_codec(text: str, alone: object) -> None:
+    codec = orjson_codec()
+    import orjson
+
+    if alone == "refused":
+        with pytest.raises(orjson.JSONDecodeError):
+            orjson.loads(text)
+        with pytest.raises(ValueError):
+            codec.decode(text)
+    else:
+        assert repr(orjson.loads(text)) == repr(alone)  # a float: laxer than the rules
+        assert repr(codec.decode(text)) == repr(json.loads(text))  # the exact int
+
+
 def test_orjson_writes_nan_as_null_and_the_codec_refuses_it() -> None:
     codec = orjson_codec()
     import orjson
@@ -287,10 +321,10 @@ json_values = st.recursive(
     | st.datetimes(timezones=st.none() | st.just(UTC))
     | st.uuids()
     | st.decimals(allow_nan=True, allow_infinity=True),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.text(max_size=4), children, max_size=4)
-        | st.tuples(children, children)
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.text(max_size=4), children, max_size=4),
+        st.tuples(children, children),
     ),
     max_leaves=12,
 )
