@@ -62,6 +62,10 @@ def build(bus: SocketBus, codec: str) -> SocketHub:
             }
         return {"raised": None}
 
+    @room.on_receive("publish_uncaught")
+    async def publish_uncaught(payload: Any, sock: ISocket) -> None:
+        await sock.publish(UNSENDABLE, event="said")
+
     return hub
 
 
@@ -231,3 +235,24 @@ async def test_what_crosses_redis_comes_back_exactly_with_either_codec(
         assert repr(got[0]) == repr(value)
     finally:
         await bus.close()
+
+
+def test_an_unsendable_publish_left_uncaught_is_a_callback_error(
+    served: tuple[SocketHub, TestClient],
+) -> None:
+    """The client gets the generic error frame and keeps its connection and its join."""
+    hub, client = served
+    errors = hub.stats.callback_errors
+    with client.websocket_connect("/ws") as ws:
+        join(ws, "room:me")
+        ws.send_text('{"topic":"room:me","event":"publish_uncaught","ref":"u"}')
+        assert json.loads(ws.receive_text()) == {
+            "code": 4500,
+            "reason": "Internal error",
+            "ref": "u",
+        }
+        assert ask(ws, "room:else", "still here") == {"raised": None}
+        client.portal.call(hub.publish, "room:me", "said", "still joined")
+        assert json.loads(ws.receive_text())["payload"] == "still joined"
+        probe(ws)
+    assert hub.stats.callback_errors == errors + 1
