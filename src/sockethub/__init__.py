@@ -6,6 +6,7 @@
 
 from .bus import BusObserver, BusUnavailable, InMemorySocketBus, PubSubMessage, SocketBus
 from .channel import Channel
+from .codec import Codec, JSONCodec, OrjsonCodec
 from .errors import EncodeError, JoinRefused, RejectError, ReplyError, SockethubDeprecationWarning
 from .hub import HubStats, SocketHub
 from .limits import HubLimits
@@ -20,13 +21,16 @@ __all__ = [
     "BusUnavailable",
     "Channel",
     "ChannelSocket",
+    "Codec",
     "EncodeError",
     "EnvelopeProtocol",
     "HubLimits",
     "HubStats",
     "ISocket",
     "InMemorySocketBus",
+    "JSONCodec",
     "JoinRefused",
+    "OrjsonCodec",
     "PhoenixProtocol",
     "PubSubMessage",
     "RejectError",

@@ -9,8 +9,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
+from .callbacks import ExitT, JoinT, ReceiveT
 from .envelope import EVENT_NOT_FOUND, TOPIC_NOT_FOUND, MessageEnvelope
 from .errors import JoinRefused, RejectError
 from .socket import ISocket
@@ -26,10 +27,9 @@ __all__ = [
     "RejectError",
 ]
 
-JoinCallback = Callable[[dict[str, str], ISocket], Awaitable[None]]
-ExitCallback = Callable[[ISocket], Awaitable[None]]
-ReceiveCallback = Callable[[Any, ISocket], Awaitable[Any]]
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+# As stored: called with the join's ChannelSocket, or (per_join_sockets=False) with the
+# connection's ISocket.  What registration accepts is in sockethub.callbacks.
+StoredCallback = Callable[..., Awaitable[Any]]
 
 
 def require_async(func: Callable[..., Any], what: str) -> None:
@@ -59,9 +59,9 @@ class _Callbacks:
     __slots__ = ("events", "on_exit", "on_join")
 
     def __init__(self) -> None:
-        self.on_join: JoinCallback = _join_nothing
-        self.on_exit: ExitCallback = _exit_nothing
-        self.events: dict[str, ReceiveCallback] = {}
+        self.on_join: StoredCallback = _join_nothing
+        self.on_exit: StoredCallback = _exit_nothing
+        self.events: dict[str, StoredCallback] = {}
 
 
 class Channel:
@@ -70,7 +70,9 @@ class Channel:
     A joined topic's callbacks run one at a time, in the order the client's messages for
     it arrived (with ``SocketHub(ordering="connection")``, one at a time per connection).
     Their ``sock`` is the join's :class:`~sockethub.ChannelSocket`: ``sock.topic`` and
-    ``sock.params`` are the joined topic and the pattern's placeholder values.
+    ``sock.params`` are the joined topic and the pattern's placeholder values.  The
+    decorators are typed (see :mod:`sockethub.callbacks`): a type checker refuses a
+    callback of the wrong arity or argument types.
     """
 
     __slots__ = ("_callbacks", "_compiled", "topic_pattern")
@@ -82,8 +84,8 @@ class Channel:
 
     # -- registration ----------------------------------------------------------------
 
-    def on_join(self, func: F) -> F:
-        """Register ``async def on_join(params: dict[str, str], sock) -> None``.
+    def on_join(self, func: JoinT) -> JoinT:
+        """Register ``async def on_join(params: dict[str, str], sock: ChannelSocket) -> Any``.
 
         Runs when a client sends a join for a topic matching this channel and not yet
         joined on that connection, with ``sock.topic`` / ``sock.params`` already set.
@@ -103,8 +105,8 @@ class Channel:
         self._callbacks.on_join = func
         return func
 
-    def on_exit(self, func: F) -> F:
-        """Register ``async def on_exit(sock) -> None``.
+    def on_exit(self, func: ExitT) -> ExitT:
+        """Register ``async def on_exit(sock: ChannelSocket) -> None``.
 
         Runs once per joined topic when the client leaves it or the connection ends
         (however it ends), after the socket was unsubscribed from the topic, with
@@ -118,8 +120,9 @@ class Channel:
         self._callbacks.on_exit = func
         return func
 
-    def on_receive(self, event: str) -> Callable[[F], F]:
-        """Register ``async def handler(payload, sock) -> Any`` for ``event``.
+    def on_receive(self, event: str) -> Callable[[ReceiveT], ReceiveT]:
+        """Register ``async def handler(payload: Any, sock: ChannelSocket) -> Any`` for
+        ``event``.
 
         Runs for each message with that event on a joined topic, after the previous
         message of the connection was handled, with ``sock.topic`` / ``sock.params`` set;
@@ -133,7 +136,7 @@ class Channel:
         if not isinstance(event, str) or not event:
             raise ValueError(f"on_receive event must be a non-empty string, got {event!r}")
 
-        def register(func: F) -> F:
+        def register(func: ReceiveT) -> ReceiveT:
             require_async(func, f"on_receive({event!r}) callback")
             self._callbacks.events[event] = func
             return func
@@ -143,15 +146,15 @@ class Channel:
     # -- what the hub reads ----------------------------------------------------------------
 
     @property
-    def on_join_callback(self) -> JoinCallback:
+    def on_join_callback(self) -> StoredCallback:
         return self._callbacks.on_join
 
     @property
-    def on_exit_callback(self) -> ExitCallback:
+    def on_exit_callback(self) -> StoredCallback:
         return self._callbacks.on_exit
 
     @property
-    def events(self) -> dict[str, ReceiveCallback]:
+    def events(self) -> dict[str, StoredCallback]:
         """Event name -> ``on_receive`` callback."""
         return self._callbacks.events
 

@@ -5,14 +5,12 @@ Frames keep exactly the keys, values and key order that 0.1 clients parse.
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from . import codes
-from .errors import EncodeError, FrameError
+from .codec import DEFAULT_CODEC, Codec
+from .errors import FrameError
 
 __all__ = [
     "BAD_FRAME",
@@ -25,61 +23,29 @@ __all__ = [
     "loads",
 ]
 
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-
 
 def dumps(value: Any) -> str:
-    """Encode ``value`` as one outbound frame: compact, UTF-8 safe, strict JSON (RFC 8259).
+    """Encode ``value`` as one outbound frame with the default codec (see
+    :mod:`sockethub.codec`): compact, UTF-8 safe, strict JSON (RFC 8259).
 
-    The text is what Starlette's ``send_json`` produces for ordinary values.  Values that
-    would make an invalid frame raise :class:`~sockethub.EncodeError` (a ``TypeError``):
-    objects JSON cannot represent, ``NaN``/``Infinity`` (which browsers' ``JSON.parse``
-    rejects), and strings holding a lone UTF-16 surrogate (which cannot be sent as UTF-8).
+    The text is what Starlette's ``send_json`` produces for ordinary values; datetimes,
+    UUIDs, dataclasses and the like are converted by :func:`~sockethub.codec.encode_default`.
+    Values that would make an invalid frame raise :class:`~sockethub.EncodeError` (a
+    ``TypeError``): objects JSON cannot represent, ``NaN``/``Infinity`` (which browsers'
+    ``JSON.parse`` rejects), and strings holding a lone UTF-16 surrogate (which cannot be
+    sent as UTF-8).
     """
-    try:
-        text = _encode(value)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise EncodeError(f"cannot encode as strict JSON: {exc}") from exc
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise EncodeError("cannot encode as UTF-8: a string holds a lone surrogate") from None
-    return text
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"number out of range: {text[:20]}")
-    return value
-
-
-_strict_decode = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite).decode
-#: A ``\u`` escape of a UTF-16 surrogate (paired or not) in JSON text.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+    return DEFAULT_CODEC.encode(value)
 
 
 def loads(text: str | bytes) -> Any:
     """Decode one inbound JSON text strictly, so that whatever it holds can be sent again.
 
     Refuses (``ValueError``) what Python's ``json`` accepts but RFC 8259 does not
-    (``NaN``, ``Infinity``), numbers that overflow to infinity (``1e999999``), and
-    escaped lone surrogates (``"\\ud800"``); too deep nesting raises ``RecursionError``.
+    (``NaN``, ``Infinity``), numbers that overflow to infinity (``1e999999``), escaped
+    lone surrogates (``"\\ud800"``) and too deep nesting.
     """
-    if not isinstance(text, str):
-        text = text.decode("utf-8")
-    value = _strict_decode(text)
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
-        try:
-            dumps(value)  # a paired surrogate escape decodes to one character: fine
-        except EncodeError:
-            raise ValueError("a string holds a lone surrogate") from None
-    return value
+    return DEFAULT_CODEC.decode(text)
 
 
 TOPIC_NOT_FOUND: Final = dict(codes.TOPIC_NOT_FOUND._asdict())
@@ -137,10 +103,10 @@ class MessageEnvelope:
         return cls(topic, event, raw.get("payload"), ref)
 
     @classmethod
-    def from_text(cls, text: str) -> MessageEnvelope:
+    def from_text(cls, text: str, codec: Codec = DEFAULT_CODEC) -> MessageEnvelope:
         """Decode one text frame; raise :class:`FrameError` if it is not a valid envelope."""
         try:
-            raw = loads(text)
+            raw = codec.decode(text)
         except (ValueError, RecursionError):
             raise FrameError(*codes.MALFORMED) from None
         return cls.from_raw(raw)

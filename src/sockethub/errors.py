@@ -66,8 +66,10 @@ class EncodeError(TypeError):
     """A value cannot be sent as a frame: it is not strict JSON (RFC 8259) in UTF-8.
 
     Raised where the value enters sockethub (``hub.publish``, ``sock.publish``,
-    ``sock.reply``...) for objects JSON cannot represent, ``NaN`` and infinities, and
-    strings holding a lone UTF-16 surrogate.  A ``TypeError``, as ``json.dumps`` raises.
+    ``sock.reply``...) for objects the codec cannot represent even after its conversions
+    (see :mod:`sockethub.codec`), ``NaN`` and infinities, and strings holding a lone
+    UTF-16 surrogate.  A publish raises it on every bus, whether or not anybody is
+    subscribed.  A ``TypeError``, as ``json.dumps`` raises.
     """
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from starlette import routing as starlette_routing
 from starlette.types import Receive, Scope, Send
 
-from .bus.base import SocketBus
+from .bus.base import BusCallback, BusMessage, SocketBus
 from .bus.memory import InMemorySocketBus
+from .callbacks import ConnectionHook, HookT
 from .channel import Channel
+from .codec import DEFAULT_CODEC, Codec
 from .handshake import OriginPolicy
 from .hooks import ConnectionHooks
 from .limits import HubLimits
@@ -33,7 +35,6 @@ __all__ = ["HubStats", "SocketHub"]
 
 logger = logging.getLogger(__name__)
 
-HookF = TypeVar("HookF", bound=Callable[..., Awaitable[None]])
 ProtocolChoice = WireProtocol | Callable[[ISocket], WireProtocol]
 
 ENVELOPE = EnvelopeProtocol()
@@ -111,6 +112,11 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
       lives (equal to the connection's socket).  False gives every callback the
       connection's one socket, its ``topic``/``params`` set before each callback, as 0.1
       did (the deprecated facade uses this).
+    * ``codec``: encodes and decodes the JSON of every frame, for both protocols
+      (default: :class:`~sockethub.codec.JSONCodec`, Python's ``json``;
+      :class:`~sockethub.codec.OrjsonCodec` is faster).  Both are strict, and convert
+      datetimes, UUIDs, decimals, enums, dataclasses and pydantic models the same way
+      (:func:`~sockethub.codec.encode_default`).
 
     * ``ordering``: ``"topic"`` (default): each joined topic handles its own messages in
       order, and topics do not wait for each other: while a callback of one topic runs
@@ -151,10 +157,13 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         protocol: ProtocolChoice | None = None,
         per_join_sockets: bool = True,
         ordering: Ordering = "topic",
+        codec: Codec | None = None,
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
         self.endpoint = RouteEndpoint(self)
         """The ASGI app serving this hub where another route matched the connection."""
+        self.codec: Codec = DEFAULT_CODEC if codec is None else codec
+        self._bound: dict[int, tuple[WireProtocol, WireProtocol]] = {}
         if error_policy not in ("reply", "close", "raise"):
             raise ValueError(
                 f"error_policy must be 'reply', 'close' or 'raise', got {error_policy!r}"
@@ -165,8 +174,8 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         self.stats = HubStats()
         self.held = 0
         """Connections of this hub in this process, from handshake to clean-up."""
-        self.on_connect_callback: Callable[[ISocket], Awaitable[None]] | None = None
-        self.on_disconnect_callback: Callable[[ISocket], Awaitable[None]] | None = None
+        self.on_connect_callback: ConnectionHook | None = None
+        self.on_disconnect_callback: ConnectionHook | None = None
         self._hooks = ConnectionHooks()
         self._table: TopicTable[Channel] = TopicTable()
         self._channels: list[Channel] = []
@@ -215,7 +224,7 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         self._table.add(channel.pattern, channel)
         self._channels.append(channel)
 
-    def on_connect(self, func: HookF) -> HookF:
+    def on_connect(self, func: HookT) -> HookT:
         """Register ``async def on_connect(sock, **connection_params) -> None``.
 
         Runs for each new connection before the handshake is accepted; path parameters
@@ -254,7 +263,7 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         self.on_connect_callback = self._hooks.connect
         return func
 
-    def on_disconnect(self, func: HookF) -> HookF:
+    def on_disconnect(self, func: HookT) -> HookT:
         """Register ``async def on_disconnect(sock, **connection_params) -> None``.
 
         Runs once when an accepted connection ends, however it ends (client close,
@@ -287,8 +296,26 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
 
     async def publish(self, topic: str, event: str, payload: Any) -> None:
         """Send ``{topic, event, payload}`` to every socket joined to ``topic``, from
-        anywhere in the app (an HTTP endpoint, a background task).  No-op if nobody joined."""
-        await self.bus.publish(topic, event, payload)
+        anywhere in the app (an HTTP endpoint, a background task).  No-op if nobody joined.
+
+        The payload is encoded now, by the hub's codec, once for every subscriber and
+        protocol: one that cannot be sent raises :class:`~sockethub.EncodeError` (a
+        ``TypeError``) on every bus, whether or not anybody joined the topic.
+        """
+        await self._publish(topic, event, payload, None)
+
+    async def _publish(
+        self, topic: str, event: str, payload: Any, exclude: BusCallback | None
+    ) -> None:
+        """:meth:`publish`, skipping the bus callback ``exclude`` (``sock.publish``'s
+        ``exclude_self``)."""
+        message = BusMessage.encode(self.codec, topic, event, payload)
+        bus = self.bus
+        publish_message = getattr(bus, "publish_message", None)
+        if publish_message is not None:
+            await publish_message(message, exclude=exclude)
+        else:  # a bus written to the protocol without subclassing it
+            await bus.publish(topic, event, payload, exclude=exclude)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
@@ -313,11 +340,20 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
     @property
     def default_protocol(self) -> WireProtocol:
         choice = self._protocol_choice
-        return choice if isinstance(choice, WireProtocol) else ENVELOPE
+        return self._bind(choice if isinstance(choice, WireProtocol) else ENVELOPE)
 
     def _select_protocol(self, sock: ISocket) -> WireProtocol:
         choice = self._protocol_choice
-        return choice if isinstance(choice, WireProtocol) else choice(sock)
+        return self._bind(choice if isinstance(choice, WireProtocol) else choice(sock))
+
+    def _bind(self, protocol: WireProtocol) -> WireProtocol:
+        """``protocol`` speaking this hub's codec (one copy per protocol object)."""
+        if protocol.codec is self.codec:
+            return protocol
+        bound = self._bound.get(id(protocol))
+        if bound is None or bound[0] is not protocol:
+            bound = self._bound[id(protocol)] = (protocol, protocol.with_codec(self.codec))
+        return bound[1]
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from .bus.base import BusMessage, BusUnavailable, MessageError, PubSubMessage
 from .channel import Channel
+from .codec import Codec
 from .codes import (
     ALREADY_JOINED,
     CLOSE_IDLE,
@@ -482,6 +483,10 @@ class Session:
     async def send_frame(self, frame: str | bytes) -> None:
         self._put(frame)
 
+    @property
+    def codec(self) -> Codec:
+        return self.hub.codec
+
     async def push(self, topic: str | None, event: str, payload: Any) -> None:
         joined = self.joined.get(topic) if topic is not None else None
         self._put(self.protocol.push(topic, event, payload, joined.join_ref if joined else None))
@@ -491,7 +496,7 @@ class Session:
         if exclude_self:
             joined = self.joined.get(topic)
             exclude = joined.deliver if joined is not None else None
-        await self.hub.bus.publish(topic, event, payload, exclude=exclude)
+        await self.hub._publish(topic, event, payload, exclude)
 
     @property
     def closing(self) -> bool:

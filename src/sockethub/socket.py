@@ -8,6 +8,7 @@ from starlette.datastructures import URL, Headers, QueryParams, State
 from starlette.types import Scope
 from starlette.websockets import WebSocket, WebSocketState
 
+from .codec import DEFAULT_CODEC, Codec
 from .errors import RejectError
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ class SocketSession(Protocol):
     """What a managed connection (a hub session) provides to its ISocket."""
 
     async def send_frame(self, frame: str | bytes) -> None: ...
+    @property
+    def codec(self) -> Codec: ...
     async def push(self, topic: str | None, event: str, payload: Any) -> None: ...
     async def publish(
         self, topic: str, event: str, payload: Any, *, exclude_self: bool
@@ -155,10 +158,11 @@ class ISocket:
             await self.websocket.send_bytes(data)
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
-        """Send ``data`` as JSON (compact separators, UTF-8, like Starlette)."""
-        from .envelope import dumps
-
-        text = dumps(data)
+        """Send ``data`` as JSON (compact separators, UTF-8, like Starlette), encoded by the
+        hub's codec (on a low-level route: the default codec, see :mod:`sockethub.codec`)."""
+        session = self._session
+        codec = DEFAULT_CODEC if session is None else session.codec
+        text = codec.encode(data)
         if mode == "binary":
             await self.send_bytes(text.encode("utf-8"))
         else:

@@ -18,6 +18,7 @@ from sockethub import EncodeError
 from sockethub.bus import PubSubMessage
 from sockethub.bus.redis import BusUnavailable, RedisBusHealth, RedisSocketBus
 from tests.bus.support import eventually
+from tests.codecs import CODECS, make
 from tests.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.redis
@@ -233,10 +234,11 @@ JUNK = [
 ]
 
 
+@pytest.mark.parametrize("codec", CODECS)
 async def test_malformed_messages_on_the_channel_are_dropped_and_subscriptions_kept(
-    shared_redis: RedisServer, admin: Redis, make_bus: Any, prefix: str, caplog: Any
+    shared_redis: RedisServer, admin: Redis, make_bus: Any, prefix: str, caplog: Any, codec: str
 ) -> None:
-    bus = await make_bus(shared_redis.url, prefix=prefix)
+    bus = await make_bus(shared_redis.url, prefix=prefix, codec=make(codec))
     rec = Recorder()
     await bus.subscribe("room", rec)
     with caplog.at_level(logging.WARNING, logger="sockethub.bus.redis"):

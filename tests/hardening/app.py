@@ -1,7 +1,7 @@
 """The hub the hardening tests attack: two channels, an echo, a publish, a limited twin.
 
 Besides the well-behaved callbacks, some misbehave on purpose: ``hang`` never returns,
-``boom`` raises, ``when`` returns what JSON cannot encode, ``refuse`` raises a
+``boom`` raises, ``when`` returns what no codec can encode (a set), ``refuse`` raises a
 ``ReplyError`` whose response cannot be encoded, joining ``odd:*`` refuses with such a
 response, and ``bye`` closes the socket with an application close code.
 """
@@ -9,23 +9,28 @@ response, and ``bye`` closes the socket with an application close code.
 from __future__ import annotations
 
 import asyncio
-import datetime
 from typing import Any
 
 from starlette.applications import Starlette
 
 from sockethub import HubLimits, ISocket, JoinRefused, ReplyError, SocketHub
+from sockethub.codec import Codec
 
 #: The close code ``bye`` closes with.
 APP_CLOSE_CODE = 4321
 
 
-def build() -> tuple[Starlette, SocketHub, SocketHub, list[tuple[str, str | None]]]:
-    """A fresh app: ``/ws`` (default limits) and ``/ws/limited`` (rate-limited, short timeout)."""
+def build(
+    codec: Codec | None = None,
+) -> tuple[Starlette, SocketHub, SocketHub, list[tuple[str, str | None]]]:
+    """A fresh app: ``/ws`` (default limits) and ``/ws/limited`` (rate-limited, short
+    timeout), both hubs with ``codec`` (default: the default codec)."""
     events: list[tuple[str, str | None]] = []
-    hub = SocketHub("/ws", limits=HubLimits(cancel_grace=0.5))
+    hub = SocketHub("/ws", limits=HubLimits(cancel_grace=0.5), codec=codec)
     limited = SocketHub(
-        "/ws/limited", limits=HubLimits(rate=100, burst=20, callback_timeout=0.2, max_topics=5)
+        "/ws/limited",
+        limits=HubLimits(rate=100, burst=20, callback_timeout=0.2, max_topics=5),
+        codec=codec,
     )
     for h in (hub, limited):
         room = h.channel("room:{id}")
@@ -56,11 +61,11 @@ def build() -> tuple[Starlette, SocketHub, SocketHub, list[tuple[str, str | None
 
         @room.on_receive("when")
         async def when(payload: Any, sock: ISocket) -> Any:
-            return datetime.datetime.now(datetime.UTC)
+            return {"a set"}
 
         @room.on_receive("refuse")
         async def refuse(payload: Any, sock: ISocket) -> None:
-            raise ReplyError("no", response={"at": datetime.datetime.now(datetime.UTC)})
+            raise ReplyError("no", response={"a set": {1}})
 
         @room.on_receive("bye")
         async def bye(payload: Any, sock: ISocket) -> None:
@@ -70,7 +75,7 @@ def build() -> tuple[Starlette, SocketHub, SocketHub, list[tuple[str, str | None
 
         @odd.on_join
         async def odd_join(params: dict[str, str], sock: ISocket) -> None:
-            raise JoinRefused("no", response={"at": datetime.datetime.now(datetime.UTC)})
+            raise JoinRefused("no", response={"a set": {1}})
 
         @h.on_disconnect
         async def gone(sock: ISocket) -> None:

@@ -19,12 +19,14 @@ import math
 import sys
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.testclient import WebSocketTestSession as Session
 
+from tests.codecs import CODECS, make
 from tests.hardening.app import build
 from tests.support import strict_json
 
@@ -53,6 +55,10 @@ TOKENS = [
     ("-1e400", False),
     ("1e308", True),
     ("123456789012345678901234567890", True),
+    ("-9223372036854775809", True),  # below int64: orjson alone reads a float
+    ("18446744073709551616", True),  # beyond uint64: likewise
+    ("[" * 300 + "]" * 300, True),  # deeper than orjson writes
+    ("1e-400", True),  # underflows to 0.0: sendable
     ("9" * 5000, False),  # beyond Python's 4300-digit integer limit
     ("-0.0", True),
     ("[" * 30_000 + "]" * 30_000, False),  # too deep for a recursive parser (60 kB)
@@ -173,12 +179,14 @@ def check(app: Starlette, protocol: Protocol, text: str, ok: bool) -> None:
             assert status == ("ok" if ok else "refused")
 
 
+@pytest.mark.parametrize("codec", CODECS)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts, st.sampled_from([Envelope, Phoenix]))
 def test_every_server_frame_is_strict_json_whatever_the_client_sent(
-    case: tuple[str, bool], protocol: Protocol
+    codec: str, case: tuple[str, bool], protocol: Protocol
 ) -> None:
     text, ok = case
-    app, hub, _, _ = build()  # /ws: room:{id} with "echo" (returns) and "say" (publishes)
+    # /ws: room:{id} with "echo" (returns) and "say" (publishes)
+    app, hub, _, _ = build(make(codec))
     check(app, protocol, text, ok)
     assert hub.bus.topics() == {}  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 Each case asserts what the attacker's connection gets, then that a neighbour connection
 joined to the same topic was not disturbed: it still gets its replies and broadcasts, and
-it is still subscribed.  The module runs once per uvicorn ws implementation.
+it is still subscribed.  The module runs once per uvicorn ws implementation and codec.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from sockethub import SocketHub
 from tests.bus.support import eventually
+from tests.codecs import make
 from tests.hardening.app import APP_CLOSE_CODE, build
 from tests.support import strict_json, uvicorn_process, uvicorn_thread
 
@@ -42,10 +43,18 @@ class Served:
     events: list[tuple[str, str | None]]
 
 
-@pytest.fixture(scope="module", params=WS_IMPLEMENTATIONS)
+SERVED = [
+    pytest.param((ws, codec), id=f"{ws}-{codec}")
+    for codec in ("json", "orjson")
+    for ws in WS_IMPLEMENTATIONS
+]
+
+
+@pytest.fixture(scope="module", params=SERVED)
 def served(request: pytest.FixtureRequest) -> Iterator[Served]:
-    app, hub, limited, events = build()
-    with uvicorn_thread(app, ws=request.param) as port:
+    ws, codec = request.param
+    app, hub, limited, events = build(make(codec))
+    with uvicorn_thread(app, ws=ws) as port:
         yield Served(port, hub, limited, events)
 
 
@@ -124,10 +133,40 @@ async def test_characters_beyond_the_bmp_round_trip(
     await assert_undisturbed(served, neighbour)
 
 
+# Values orjson on its own would alter (ints beyond 64 bits read as floats) or refuse to
+# write (nesting beyond 255): every codec must hand them back exactly.
+EXACT = [
+    pytest.param("123456789012345678901234567890", id="int-beyond-64-bits"),
+    pytest.param("-9223372036854775809", id="int-below-int64"),
+    pytest.param("18446744073709551616", id="u64-max-plus-one"),
+    pytest.param('{"big":[1e308,-0.0,99999999999999999999.5]}', id="floats-with-long-digits"),
+    pytest.param("[" * 300 + "]" * 300, id="300-deep"),
+]
+
+
+@pytest.mark.parametrize("text", EXACT)
+async def test_values_a_fast_parser_would_alter_round_trip_exactly(
+    served: Served, neighbour: ClientConnection, text: str
+) -> None:
+    expected = json.loads(text)
+    sender = await joined(served)
+    try:
+        await sender.send(f'{{"topic":"room:v","event":"echo","ref":"x","payload":{text}}}')
+        reply = await recv(sender)
+        assert reply["payload"] == {"status": "ok", "response": expected}
+        assert repr(reply["payload"]["response"]) == repr(expected)  # int stays int
+        await sender.send(f'{{"topic":"room:v","event":"say","payload":{text}}}')
+        said = await recv(neighbour)
+        assert repr(said) == repr({"topic": "room:v", "event": "said", "payload": expected})
+    finally:
+        await sender.close()
+    await assert_undisturbed(served, neighbour)
+
+
 UNENCODABLE_ANSWERS = [
-    pytest.param({"topic": "room:v", "event": "when", "ref": "w"}, id="reply-datetime"),
-    pytest.param({"topic": "room:v", "event": "refuse", "ref": "w"}, id="reply-error-datetime"),
-    pytest.param({"topic": "odd:1", "event": "join", "ref": "w"}, id="join-refused-datetime"),
+    pytest.param({"topic": "room:v", "event": "when", "ref": "w"}, id="reply-set"),
+    pytest.param({"topic": "room:v", "event": "refuse", "ref": "w"}, id="reply-error-set"),
+    pytest.param({"topic": "odd:1", "event": "join", "ref": "w"}, id="join-refused-set"),
 ]
 
 

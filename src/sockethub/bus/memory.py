@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..codec import DEFAULT_CODEC, Codec
 from .base import BusCallback, BusMessage, MessageError, PubSubMessage, SocketBus, SubscriberGone
 
 __all__ = ["BusObserver", "InMemorySocketBus"]
@@ -46,9 +47,16 @@ class InMemorySocketBus(SocketBus):
     each and never suspend, so every subscriber sees every publish in call order.  An
     awaitable result is awaited before the next subscriber is served; slow coroutine
     callbacks therefore delay the topic, which is why the hub queues per socket instead.
+
+    Payloads must be what ``codec`` (default: the default codec) encodes, as on every
+    bus: ``publish`` encodes the payload at once and raises
+    :class:`~sockethub.EncodeError` for one that cannot be sent, subscribers or not
+    (a hub publishes through :meth:`publish_message`, already encoded with its own codec).
+    Subscribers receive the payload object as published.
     """
 
-    def __init__(self, *, observer: BusObserver | None = None) -> None:
+    def __init__(self, *, observer: BusObserver | None = None, codec: Codec | None = None) -> None:
+        self._codec = DEFAULT_CODEC if codec is None else codec
         self._subs: dict[str, dict[BusCallback, None]] = {}
         # Snapshot per topic, rebuilt lazily on the first publish after a change, so that
         # joins cost O(1) and a publish iterates a tuple that nobody can mutate under it.
@@ -68,10 +76,17 @@ class InMemorySocketBus(SocketBus):
     async def publish(
         self, topic: str, event: str, payload: Any, *, exclude: BusCallback | None = None
     ) -> None:
-        if topic in self._subs:
-            await self.deliver(BusMessage(topic, event, payload), exclude=exclude)
+        await self.publish_message(
+            BusMessage.encode(self._codec, topic, event, payload), exclude=exclude
+        )
+
+    async def publish_message(
+        self, message: BusMessage, *, exclude: BusCallback | None = None
+    ) -> None:
+        if message.topic in self._subs:
+            await self.deliver(message, exclude=exclude)
         elif self._observer is not None:
-            self._notify(self._observer.published, topic, event, 0)
+            self._notify(self._observer.published, message.topic, message.event, 0)
 
     # -- synchronous core, shared with backends that fan out locally (Redis) -------------
 

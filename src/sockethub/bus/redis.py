@@ -112,7 +112,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from .._extras import extra_required
-from ..envelope import dumps, loads
+from ..codec import DEFAULT_CODEC, Codec, json_string
 from ..errors import EncodeError
 from .base import BusCallback, BusMessage, BusUnavailable, MessageError, SocketBus
 from .memory import BusObserver, InMemorySocketBus
@@ -166,7 +166,9 @@ class RedisSocketBus(SocketBus):
     ``client`` (a ``redis.asyncio.Redis`` you own and close) is given; the subscription
     connection then copies that client's connection settings.  ``prefix`` is prepended
     to every topic to form the Redis channel.  ``observer`` receives the local fan-out
-    events, as for the in-memory bus.  Timeouts are in seconds: ``connect_timeout`` for
+    events, as for the in-memory bus.  ``codec`` (default: the default codec) encodes
+    what ``publish`` is given and decodes what comes from Redis; a hub's publishes arrive
+    already encoded by the hub's codec.  Timeouts are in seconds: ``connect_timeout`` for
     opening connections, ``command_timeout`` for a ``PUBLISH``/``PING`` reply,
     ``subscribe_timeout`` for the confirmation ``subscribe`` waits for,
     ``health_check_interval`` for the idle-connection probe described in the module
@@ -183,6 +185,7 @@ class RedisSocketBus(SocketBus):
         prefix: str = "sockethub:",
         client: Redis | None = None,
         observer: BusObserver | None = None,
+        codec: Codec | None = None,
         connect_timeout: float = 2.0,
         command_timeout: float = 5.0,
         subscribe_timeout: float = 5.0,
@@ -211,6 +214,7 @@ class RedisSocketBus(SocketBus):
         if not isinstance(prefix, str):
             raise TypeError(f"RedisSocketBus: prefix must be a str, got {prefix!r}")
         self._url = url
+        self._codec = DEFAULT_CODEC if codec is None else codec
         self._prefix = prefix
         self._client_arg = client
         self._connect_timeout = connect_timeout
@@ -297,18 +301,37 @@ class RedisSocketBus(SocketBus):
         while the ``PUBLISH`` was in flight).
         """
         self._check_running("publish")
-        body: dict[str, Any] = {"e": event, "p": payload}
-        seq = 0
-        if exclude is not None and self._local.subscriber_count(topic):
-            seq = next(self._seq)
-            body["o"] = f"{self.id}:{seq}"
         try:
-            data = dumps(body)
+            message = BusMessage.encode(self._codec, topic, event, payload)
         except EncodeError as exc:
             raise EncodeError(
                 f"RedisSocketBus: the payload published to topic {topic!r} (event "
                 f"{event!r}) is not JSON-serialisable: {exc}"
             ) from exc
+        await self.publish_message(message, exclude=exclude)
+
+    async def publish_message(
+        self, message: BusMessage, *, exclude: BusCallback | None = None
+    ) -> None:
+        """:meth:`publish` for a message whose payload the publisher encoded already
+        (the hub's way): its JSON text goes into the Redis message as it is."""
+        self._check_running("publish")
+        topic = message.topic
+        payload_json = message.payload_json
+        if payload_json is None:
+            try:
+                payload_json = self._codec.encode(message.payload)
+            except EncodeError as exc:
+                raise EncodeError(
+                    f"RedisSocketBus: the payload published to topic {topic!r} (event "
+                    f"{message.event!r}) is not JSON-serialisable: {exc}"
+                ) from exc
+        seq = 0
+        if exclude is not None and self._local.subscriber_count(topic):
+            seq = next(self._seq)
+            data = f'{{"e":{json_string(message.event)},"p":{payload_json},"o":"{self.id}:{seq}"}}'
+        else:
+            data = f'{{"e":{json_string(message.event)},"p":{payload_json}}}'
         if self._state != "up":
             raise BusUnavailable(
                 f"Redis bus is {self._state} ({self._last_error or 'no connection yet'}); "
@@ -643,7 +666,7 @@ class RedisSocketBus(SocketBus):
         topic = self._topic_of(channel)
         try:
             # Strict, like a client frame: what is delivered must be sendable again.
-            body = loads(data)
+            body = self._codec.decode(data)
             event = body["e"]
             payload = body["p"]
             origin = body.get("o")

@@ -7,10 +7,12 @@ channel semantics; a protocol only decides bytes on the wire.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 from ..bus.base import PubSubMessage
+from ..codec import DEFAULT_CODEC, Codec
 
 __all__ = ["Inbound", "WireProtocol"]
 
@@ -46,6 +48,18 @@ class WireProtocol:
     """The ``Sec-WebSocket-Protocol`` to accept with, if the protocol needs one."""
     idle_timeout: float | None = None
     """Close a connection silent for this long (``HubLimits.idle_timeout`` overrides)."""
+    codec: Codec = DEFAULT_CODEC
+    """Encodes and decodes the JSON of every frame (the hub's ``codec``, see
+    :meth:`with_codec`)."""
+
+    def with_codec(self, codec: Codec) -> WireProtocol:
+        """This protocol speaking through ``codec``: itself if it already does, else a
+        copy (the hub binds the protocols it serves to its codec this way)."""
+        if codec is self.codec:
+            return self
+        bound = copy.copy(self)
+        bound.codec = codec
+        return bound
 
     def decode(self, frame: str | bytes) -> Inbound:
         """Decode one inbound frame; raise :class:`~sockethub.errors.FrameError` if invalid."""
@@ -56,7 +70,11 @@ class WireProtocol:
         return None
 
     def broadcast(self, message: PubSubMessage) -> str | bytes:
-        """Encode a bus message for every subscriber (called once per publish)."""
+        """Encode a bus message for every subscriber (called once per publish).
+
+        A message published through a hub carries its payload already encoded
+        (``message.payload_json``, see :class:`~sockethub.bus.BusMessage`): splice it in
+        rather than encode the payload again."""
         raise NotImplementedError
 
     def push(

@@ -6,11 +6,8 @@ from typing import Any
 
 from .. import codes
 from ..bus.base import PubSubMessage
-from ..envelope import (
-    MessageEnvelope,
-    dumps,
-    error_frame,
-)
+from ..codec import json_string
+from ..envelope import MessageEnvelope, error_frame
 from ..errors import FrameError
 from .base import Inbound, WireProtocol
 
@@ -34,19 +31,27 @@ class EnvelopeProtocol(WireProtocol):
     def decode(self, frame: str | bytes) -> Inbound:
         if not isinstance(frame, str):
             raise _NO_TEXT
-        env = MessageEnvelope.from_text(frame)
+        env = MessageEnvelope.from_text(frame, self.codec)
         return Inbound(env.topic, env.event, env.payload, env.ref)
 
     def broadcast(self, message: PubSubMessage) -> str:
-        return dumps({"topic": message.topic, "event": message.event, "payload": message.payload})
+        payload = getattr(message, "payload_json", None)
+        if payload is not None:
+            return (
+                f'{{"topic":{json_string(message.topic)},"event":{json_string(message.event)},'
+                f'"payload":{payload}}}'
+            )
+        return self.codec.encode(
+            {"topic": message.topic, "event": message.event, "payload": message.payload}
+        )
 
     def push(self, topic: str | None, event: str, payload: Any, join_ref: str | None) -> str:
-        return dumps({"topic": topic, "event": event, "payload": payload})
+        return self.codec.encode({"topic": topic, "event": event, "payload": payload})
 
     def reply(self, inbound: Inbound, status: str, response: Any) -> str | None:
         if inbound.ref is None:
             return None
-        return dumps(
+        return self.codec.encode(
             {
                 "topic": inbound.topic,
                 "event": "reply",
@@ -56,20 +61,22 @@ class EnvelopeProtocol(WireProtocol):
         )
 
     def error(self, code: int, reason: str, inbound: Inbound | None) -> str:
-        return dumps(error_frame(code, reason, None if inbound is None else inbound.ref))
+        return self.codec.encode(
+            error_frame(code, reason, None if inbound is None else inbound.ref)
+        )
 
     def join_refused(self, inbound: Inbound, reason: str, response: Any) -> str:
         if inbound.ref is None:
-            return dumps(error_frame(codes.JOIN_REFUSED.code, reason))
+            return self.codec.encode(error_frame(codes.JOIN_REFUSED.code, reason))
         return self._error_reply(inbound, {"reason": reason} if response is None else response)
 
     def request_failed(self, inbound: Inbound, reason: str, response: Any) -> str:
         if inbound.ref is None:
-            return dumps(error_frame(codes.REQUEST_FAILED.code, reason))
+            return self.codec.encode(error_frame(codes.REQUEST_FAILED.code, reason))
         return self._error_reply(inbound, response)
 
     def channel_crashed(self, inbound: Inbound, join_ref: str | None) -> str:
-        return dumps(error_frame(*codes.INTERNAL_ERROR, inbound.ref))
+        return self.codec.encode(error_frame(*codes.INTERNAL_ERROR, inbound.ref))
 
     def _error_reply(self, inbound: Inbound, response: Any) -> str:
         reply = self.reply(inbound, "error", response)

@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from .. import codes
 from ..bus.base import PubSubMessage
-from ..envelope import dumps, loads
+from ..codec import json_string
 from ..errors import FrameError
 from .base import Inbound, WireProtocol
 
@@ -122,7 +122,7 @@ class PhoenixProtocol(WireProtocol):
         if isinstance(frame, bytes):
             return self._decode_binary(frame)
         try:
-            raw = loads(frame)
+            raw = self.codec.decode(frame)
         except (ValueError, RecursionError):
             raise FrameError(_BAD, "Malformed frame: not valid JSON") from None
         if not isinstance(raw, list) or len(raw) != 5:
@@ -175,7 +175,12 @@ class PhoenixProtocol(WireProtocol):
             return b"".join(
                 (bytes((_BROADCAST, len(topic), len(event))), topic, event, bytes(payload))
             )
-        return dumps([None, None, message.topic, message.event, payload])
+        encoded = getattr(message, "payload_json", None)
+        if encoded is not None:
+            return (
+                f"[null,null,{json_string(message.topic)},{json_string(message.event)},{encoded}]"
+            )
+        return self.codec.encode([None, None, message.topic, message.event, payload])
 
     def push(
         self, topic: str | None, event: str, payload: Any, join_ref: str | None
@@ -186,7 +191,7 @@ class PhoenixProtocol(WireProtocol):
             bevent = _field(event, "event")
             header = bytes((_PUSH, len(jref), len(btopic), len(bevent)))
             return b"".join((header, jref, btopic, bevent, bytes(payload)))
-        return dumps([join_ref, None, topic, event, payload])
+        return self.codec.encode([join_ref, None, topic, event, payload])
 
     def reply(self, inbound: Inbound, status: str, response: Any) -> str | bytes:
         """``phx_reply`` to ``inbound``: ``{"status", "response"}``, ``None`` sent as ``{}``."""
@@ -209,7 +214,7 @@ class PhoenixProtocol(WireProtocol):
             header = bytes((_REPLY, *(len(f) for f in fields)))
             return b"".join((header, *fields, bytes(response)))
         payload = {"status": status, "response": {} if response is None else response}
-        return dumps([join_ref, ref, topic, "phx_reply", payload])
+        return self.codec.encode([join_ref, ref, topic, "phx_reply", payload])
 
     def error(self, code: int, reason: str, inbound: Inbound | None) -> str | bytes:
         """An error ``phx_reply`` (``{"reason", "code"}``) to ``inbound``'s ref.
@@ -236,10 +241,10 @@ class PhoenixProtocol(WireProtocol):
             return self.reply(inbound, "error", {"reason": "join crashed"})
         if join_ref is None:
             join_ref = inbound.join_ref
-        return dumps([join_ref, join_ref, inbound.topic, "phx_error", {}])
+        return self.codec.encode([join_ref, join_ref, inbound.topic, "phx_error", {}])
 
     def left(self, topic: str, join_ref: str | None) -> str | bytes | None:
-        return dumps([join_ref, join_ref, topic, "phx_close", {}])
+        return self.codec.encode([join_ref, join_ref, topic, "phx_close", {}])
 
 
 def _why(code: int, reason: str) -> dict[str, Any]:
