@@ -19,8 +19,10 @@ there, as expected failures with the reason that file gives.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -135,23 +137,51 @@ def make_venv(repo: Path, venv: Path) -> Path:
     return python
 
 
-def run(python: Path, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(python: Path, repo: Path, *args: str) -> tuple[int, str]:
+    """Run ``python *args`` in ``repo`` with the copy's environment, in a process group of
+    its own; returns the exit code and the output.  Whatever is still running in that
+    group once the command returns (or times out, or this test is interrupted) is killed,
+    and a leftover process is reported as a failure (exit code -1)."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(python.parent.parent)
-    return subprocess.run(
+    proc = subprocess.Popen(
         [str(python), *args],
         cwd=repo,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=STEP_TIMEOUT,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        output, _ = proc.communicate(timeout=STEP_TIMEOUT)
+    finally:
+        leftover = group_alive(proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    if leftover:
+        return -1, f"{output}\nprocesses of this command were still running; killed"
+    return proc.returncode, output
 
 
-def test_the_copy_is_made_from_the_checkout_as_it_is(tmp_path: Path) -> None:
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def needs_a_git_checkout() -> None:
     require(shutil.which("git") is not None and (ROOT / ".git").exists(), "needs a git checkout")
+
+
+def test_the_copy_is_made_from_the_checkout_as_it_is() -> None:
+    needs_a_git_checkout()
     files = checkout_files(ROOT)
     assert "src/sockethub/legacy.py" in files
     assert "tests/test_facade_removal.py" in files
@@ -160,7 +190,7 @@ def test_the_copy_is_made_from_the_checkout_as_it_is(tmp_path: Path) -> None:
 
 
 def test_the_removal_edit_leaves_no_import_of_the_facade(tmp_path: Path) -> None:
-    require(shutil.which("git") is not None and (ROOT / ".git").exists(), "needs a git checkout")
+    needs_a_git_checkout()
     repo = tmp_path / "repo"
     copy_checkout(ROOT, repo)
     assert facade_mentions(repo) != []  # the check sees the re-export while it exists
@@ -171,21 +201,21 @@ def test_the_removal_edit_leaves_no_import_of_the_facade(tmp_path: Path) -> None
 
 
 def test_every_remaining_suite_is_green_without_the_facade(tmp_path: Path) -> None:
-    require(shutil.which("git") is not None and (ROOT / ".git").exists(), "needs a git checkout")
+    needs_a_git_checkout()
     repo = tmp_path / "repo"
     copy_checkout(ROOT, repo)
     remove_facade(repo)
     python = make_venv(repo, tmp_path / "venv")
 
-    where = run(
+    code, where = run(
         python,
         repo,
         "-c",
         "import sockethub, sockethub_codemods as c; print(sockethub.__file__, c.__file__)",
     )
-    assert where.returncode == 0, where.stderr
-    for module_file in where.stdout.split():
-        assert Path(module_file).resolve().is_relative_to(repo.resolve()), where.stdout
+    assert code == 0, where
+    for module_file in where.split():
+        assert Path(module_file).resolve().is_relative_to(repo.resolve()), where
 
     suites = [s for s in ("tests", "codemods/tests") if (repo / s).is_dir()]
     formatted = [d for d in ("src", "codemods") if (repo / d).is_dir()]
@@ -211,9 +241,7 @@ def test_every_remaining_suite_is_green_without_the_facade(tmp_path: Path) -> No
     ]
     failures = []
     for name, args in steps:
-        done = run(python, repo, *args)
-        if done.returncode != 0:
-            failures.append(
-                f"--- {name} exited {done.returncode}:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
-            )
+        code, output = run(python, repo, *args)
+        if code != 0:
+            failures.append(f"--- {name} exited {code}:\n{output[-8000:]}")
     assert failures == [], "\n".join(failures)
