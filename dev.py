@@ -225,8 +225,10 @@ def test(argv: list[str]) -> int:
     _run(BIN / "ruff", "check", ".")
     _run(BIN / "ruff", "format", "--check", "src", "codemods")
     _run(PY, "-m", "mypy")
-    # One pytest run over the three suites, so the closing line counts them all.
-    return _run(PY, "-m", "pytest", "tests", "legacy_tests", "codemods/tests", *argv, check=False)
+    # One pytest run over the suites, so the closing line counts them all (legacy_tests/
+    # goes with the 0.1 facade in 0.3).
+    suites = [s for s in ("tests", "legacy_tests", "codemods/tests") if (ROOT / s).is_dir()]
+    return _run(PY, "-m", "pytest", *suites, *argv, check=False)
 
 
 def bench(argv: list[str]) -> int:

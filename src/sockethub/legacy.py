@@ -18,9 +18,13 @@ dispatch (``session.py``); this module only translates the 0.1 conventions:
   location is the app's line (never a line of sockethub) and whose message starts with
   :data:`MESSAGE_PREFIX`.
 
-Removing managed mode in 0.3 means deleting this module and the ``ManagedModeFacade`` base
-and ``WSManagedEndpoint`` import in ``websocket.py`` (the warning category lives in
-``errors.py`` and stays, so filters that name it keep importing).
+This module is a leaf: :class:`WebSocketRoute` here subclasses the low-level route of
+:mod:`sockethub.lowlevel` and only overrides it; nothing in sockethub imports this module
+but the re-export in :mod:`sockethub.websocket`, which is where 0.1 apps (and
+``sockethub.WebSocketRoute``) get it.  Removing managed mode in 0.3 deletes this module
+and ``legacy_tests/``, and turns that re-export into one of the low-level route (the
+warning category lives in ``errors.py`` and stays, so filters that name it keep
+importing).  ``tests/test_facade_removal.py`` rehearses that deletion.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final, TypeVar, cast
 
 from starlette.types import Receive, Scope, Send
 
@@ -38,21 +42,20 @@ from .channel import Channel, require_async
 from .errors import RejectError, SockethubDeprecationWarning
 from .handshake import refuse
 from .hub import SocketHub
+from .lowlevel import WebSocketEndpoint
+from .lowlevel import WebSocketRoute as LowLevelRoute
 from .params import ParamError, ParamPlan
 from .protocols.envelope import EnvelopeProtocol
+from .routing import MiddlewareLike
 from .socket import ISocket
-from .websocket import WebSocketEndpoint
-
-if TYPE_CHECKING:
-    from .websocket import WebSocketRoute
 
 __all__ = [
     "DEPRECATED_IN",
     "MESSAGE_PREFIX",
     "REMOVED_IN",
-    "ManagedModeFacade",
     "SockethubDeprecationWarning",
     "WSManagedEndpoint",
+    "WebSocketRoute",
 ]
 
 DEPRECATED_IN: Final = "0.2"
@@ -165,16 +168,17 @@ class WSManagedEndpoint(WebSocketEndpoint):
             await self.on_disconnect_hook(sock, **sock.scope.get(_PARAMS_KEY, {}))
 
 
-class ManagedModeFacade:
-    """The 0.1 managed-mode methods of ``WebSocketRoute`` (a mixin; deprecated).
+class WebSocketRoute(LowLevelRoute):
+    """The low-level route (:class:`sockethub.lowlevel.WebSocketRoute`: ``endpoint``,
+    ``sub``, ``merge``, origins) plus the deprecated 0.1 managed mode.
 
-    Each method warns once per call (a :class:`SockethubDeprecationWarning` at the app's
-    line) and configures the route's hidden hub; none of them calls another deprecated
-    method.
+    ``channel``, ``on_connect``, ``on_disconnect`` and ``handler`` make the route managed:
+    each call warns once (a :class:`SockethubDeprecationWarning` at the app's line) and
+    configures the route's hidden hub; none of them calls another deprecated method.
+    Children made by ``sub`` and merged copies are routes of this class, so they can be
+    managed too.
     """
 
-    path: str
-    _endpoint: WebSocketEndpoint | None
     _ws_managed: WSManagedEndpoint | None = None
 
     # -- the 0.1 registration calls ----------------------------------------------------
@@ -244,35 +248,60 @@ class ManagedModeFacade:
         self._managed().set_handler(func)
         return func
 
-    def include_subroutes(self, *routes: WebSocketRoute, parent_prefix: str | None = None) -> None:
+    def include_subroutes(self, *routes: LowLevelRoute, parent_prefix: str | None = None) -> None:
         """The old name of ``merge`` (deprecated since 0.1)."""
         warn_deprecated(
             "WebSocketRoute.include_subroutes() (an alias of merge)",
             "Use `route.merge(...)`; for a SocketHub, `hub.include(other_hub)` or a "
             "Starlette Mount.",
         )
-        cast("WebSocketRoute", self).merge(*routes, parent_prefix=parent_prefix)
+        self.merge(*routes, parent_prefix=parent_prefix)
 
-    # -- hooks called by WebSocketRoute --------------------------------------------------
+    # -- the low-level route, extended -------------------------------------------------
 
-    def _check_can_set_endpoint(self) -> None:
+    def endpoint(self, func: F) -> F:
+        """Register the async function that drives each connection; returns ``func``.
+
+        ``RuntimeError`` on a managed route (the modes do not mix)."""
         if self._ws_managed is not None:
             raise RuntimeError(
                 f"route {self.path!r} is a managed route (channel / on_connect / "
                 "on_disconnect / handler was called on it): endpoint() cannot be mixed with it"
             )
+        return super().endpoint(func)
 
-    def _managed_endpoint(self) -> WSManagedEndpoint | None:
-        return self._ws_managed
+    @property
+    def ws_endpoint(self) -> WebSocketEndpoint | None:
+        """The endpoint object serving this route, if any: a :class:`WSManagedEndpoint`
+        on a managed route."""
+        managed = self._ws_managed
+        return managed if managed is not None else super().ws_endpoint
 
-    def _copy_managed_into(self, copy: ManagedModeFacade) -> None:
+    def sub(self, path: str) -> WebSocketRoute:
+        # The same child as the low-level route's, typed as one that can be managed.
+        return cast("WebSocketRoute", super().sub(path))
+
+    def copy_under(self, parent: str, *, strip: str = "") -> WebSocketRoute:
+        """A copy as the low-level route makes it, with this route's managed endpoint
+        (handler, hooks, channels) copied too."""
+        copy = cast("WebSocketRoute", super().copy_under(parent, strip=strip))
         if self._ws_managed is not None:
             copy._ws_managed = self._ws_managed.copy(copy.path)
+        return copy
+
+    def _new_route(
+        self,
+        path: str,
+        *,
+        name: str | None = None,
+        middlewares: Sequence[MiddlewareLike] | None = None,
+    ) -> WebSocketRoute:
+        return WebSocketRoute(path, name=name, middlewares=middlewares)
 
     # -- internals -------------------------------------------------------------------------
 
     def _require_no_endpoint(self, what: str) -> None:
-        if self._endpoint is not None:
+        if super().ws_endpoint is not None:
             raise RuntimeError(
                 f"route {self.path!r} has an endpoint(): {what}() belongs to the managed "
                 "mode and cannot be mixed with it"

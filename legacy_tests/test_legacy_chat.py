@@ -1,8 +1,9 @@
 """The 0.1-style chat (examples/legacy_chat) runs on the deprecated facade, unchanged.
 
 It must speak the same wire protocol as the hub version (examples/chat), so the same page
-works against both; these tests replay test_chat.py's sessions against it.  Building the
-app warns (DeprecationWarning); that is asserted once, then ignored.
+works against both; these tests replay tests/demo/test_chat.py's sessions against it.
+Building the app warns (DeprecationWarning); that is asserted once, then ignored.  They
+live here, with the facade, because running the 0.1 example needs it.
 """
 
 from __future__ import annotations
