@@ -1,8 +1,6 @@
-"""Shared helpers for the SocketHub suites (over Starlette's TestClient).
-
-"Nothing else arrived" is shown without timing: :func:`probe` sends a message to a topic
-that no test joins; the hub answers it with ``TOPIC_NOT_FOUND``, and frames to one socket
-leave in the order they were produced, so that answer must be the very next frame.
+"""Shared pieces of the SocketHub suites: an app serving hubs, and the exact 0.1 frames
+the hub sends.  Connections, joins, pushes and "nothing else arrived" come from the public
+test kit, :mod:`sockethub.testing`.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ import json
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.testclient import WebSocketTestSession
 
 from sockethub import SocketHub
 
@@ -19,7 +16,6 @@ TOPIC_NOT_FOUND = '{"code":4404,"reason":"Topic not found"}'
 EVENT_NOT_FOUND = '{"code":4404,"reason":"Event not found"}'
 INTERNAL_ERROR = '{"code":4500,"reason":"Internal error"}'
 ALREADY_JOINED = '{"code":4409,"reason":"Already joined"}'
-PROBE_TOPIC = "never-registered:probe"
 
 
 def app_for(*hubs: SocketHub) -> Starlette:
@@ -47,13 +43,3 @@ def frame(topic: str, event: str, payload: Any = None) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-
-
-def send(ws: WebSocketTestSession, topic: str, event: str, payload: Any = None) -> None:
-    ws.send_text(frame(topic, event, payload))
-
-
-def probe(ws: WebSocketTestSession) -> None:
-    """Assert that nothing is pending on ``ws`` (see the module docstring)."""
-    send(ws, PROBE_TOPIC, "ping")
-    assert ws.receive_text() == TOPIC_NOT_FOUND

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import types
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from starlette.websockets import WebSocketDisconnect
 
 from ..frames import (
     ClientWire,
@@ -64,13 +67,18 @@ ANY: Final[Any] = _Any()
 """Matches any value in :meth:`AsyncTestSocket.expect` (the default for ``payload``)."""
 
 
-class Disconnected(ConnectionError):
-    """The server closed the connection (``code``, ``reason``: its close frame)."""
+class Disconnected(WebSocketDisconnect):
+    """The server closed the connection (``code``, ``reason``: its close frame).
+
+    A Starlette ``WebSocketDisconnect``, as ``TestClient``'s sessions raise.
+    """
 
     def __init__(self, code: int, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
-        super().__init__(f"the server closed the connection: {code} {reason!r}")
+        super().__init__(code, reason)
+        self.reason: str = reason
+
+    def __str__(self) -> str:
+        return f"the server closed the connection: {self.code} {self.reason!r}"
 
 
 def _headers(
@@ -251,6 +259,28 @@ class AsyncTestSocket:
         text = message.get("text")
         return text if text is not None else bytes(message["bytes"])
 
+    async def receive_text(self, timeout: float | None = None) -> str:
+        """The next frame, which must be a text frame, as its text."""
+        data = await self.receive_raw(timeout)
+        if not isinstance(data, str):
+            raise AssertionError(f"expected a text frame, got bytes {data!r}")
+        return data
+
+    async def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """The next frame, which must be a binary frame, as its bytes."""
+        data = await self.receive_raw(timeout)
+        if not isinstance(data, bytes):
+            raise AssertionError(f"expected a binary frame, got text {data!r}")
+        return data
+
+    async def receive_json(self, timeout: float | None = None) -> Any:
+        """The next text frame, parsed as JSON."""
+        return json.loads(await self.receive_text(timeout))
+
+    async def send_json(self, value: Any) -> None:
+        """Send ``value`` as one compact JSON text frame (as Starlette's ``send_json``)."""
+        await self.send_text(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
     async def _frame(self, timeout: float | None, what: str) -> Frame:
         data = await self._raw(timeout, what)
         try:
@@ -271,13 +301,20 @@ class AsyncTestSocket:
         return str(next(self._refs))
 
     async def send(
-        self, topic: str, event: str, payload: Any = None, *, ref: str | None = None
+        self,
+        topic: str,
+        event: str,
+        payload: Any = None,
+        *,
+        ref: str | None = None,
+        join_ref: str | None = None,
     ) -> None:
         """Send ``event`` to ``topic`` without waiting (no ``ref``: no reply is asked for).
 
-        With Phoenix the message carries the topic's join ref, if joined.
+        With Phoenix the message carries ``join_ref``, by default the topic's join ref.
         """
-        await self.send_text(self.wire.encode(topic, event, payload, ref, self.joined.get(topic)))
+        join_ref = self.joined.get(topic) if join_ref is None else join_ref
+        await self.send_text(self.wire.encode(topic, event, payload, ref, join_ref))
 
     async def request(
         self,
@@ -295,9 +332,12 @@ class AsyncTestSocket:
         ref = self.next_ref()
         join_ref = self.joined.get(topic) if join_ref is None else join_ref
         await self.send_text(self.wire.encode(topic, event, payload, ref, join_ref))
-        return await self._reply(ref, timeout, f"reply to {event!r} on {topic!r} (ref {ref})")
+        what = f"reply to {event!r} on {topic!r} (ref {ref})"
+        return await self._reply(ref, join_ref, timeout, what)
 
-    async def _reply(self, ref: str, timeout: float | None, what: str) -> Reply:
+    async def _reply(
+        self, ref: str, join_ref: str | None, timeout: float | None, what: str
+    ) -> Reply:
         loop = asyncio.get_running_loop()
         wait = self.timeout if timeout is None else timeout
         deadline = loop.time() + wait
@@ -305,6 +345,8 @@ class AsyncTestSocket:
             frame = await self._frame(max(0.0, deadline - loop.time()), what)
             reply = self.wire.reply(frame)
             if reply is not None and frame.ref == ref:
+                if self.wire.name == "phoenix" and frame.join_ref != join_ref:
+                    raise AssertionError(f"the {what} carries join_ref {frame.join_ref!r}")
                 return reply
             self._kept.append(frame)
 
@@ -318,14 +360,22 @@ class AsyncTestSocket:
             raise PushError(topic, event, reply)
         return reply.response
 
-    async def join(self, topic: str, payload: Any = None, *, timeout: float | None = None) -> Any:
+    async def join(
+        self,
+        topic: str,
+        payload: Any = None,
+        *,
+        ref: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Join ``topic`` (join params ``payload``) and return the join reply's response
         (what ``on_join`` returned; Phoenix sends ``{}`` for ``None``).  A refused join
-        raises :class:`~sockethub.frames.JoinError` carrying the server's answer."""
-        ref = self.next_ref()
+        raises :class:`~sockethub.frames.JoinError` carrying the server's answer.
+        ``ref``: the join's ref (and Phoenix join ref), by default a fresh one."""
+        ref = self.next_ref() if ref is None else ref
         frame = self.wire.encode(topic, self.wire.join_event, payload, ref, ref)
         await self.send_text(frame)
-        reply = await self._reply(ref, timeout, f"join reply for {topic!r} (ref {ref})")
+        reply = await self._reply(ref, ref, timeout, f"join reply for {topic!r} (ref {ref})")
         if not reply.ok:
             raise JoinError(topic, self.wire.join_event, reply)
         self.joined[topic] = ref
@@ -436,6 +486,22 @@ class AsyncTestSocket:
             self._closed = True
             await self._to_app.put({"type": "websocket.disconnect", "code": code})
         await self._finish(timeout)
+
+    async def abort(self, code: int = 1006) -> None:
+        """Disconnect and cancel the app's task at once, as a server does with a
+        connection whose client vanished (and as ``TestClient`` does when its session
+        context exits): clean-up must then survive cancellation.  An exception other
+        than the cancellation is raised here."""
+        if not self._closed:
+            self._closed = True
+            await self._to_app.put({"type": "websocket.disconnect", "code": code})
+        task, self._task = self._task, None
+        if task is None:
+            return
+        await asyncio.sleep(0)  # let the app see the disconnect, as TestClient does
+        task.cancel()
+        with _suppress_cancelled():
+            await task
 
     async def _finish(self, timeout: float | None = None) -> None:
         task = self._task

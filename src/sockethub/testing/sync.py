@@ -59,13 +59,37 @@ class TestSocket:
         """The next frame as the server sent it."""
         return self._call(self.sock.receive_raw, timeout)
 
+    def receive_text(self, timeout: float | None = None) -> str:
+        """The next frame, which must be text."""
+        return self._call(self.sock.receive_text, timeout)
+
+    def receive_bytes(self, timeout: float | None = None) -> bytes:
+        """The next frame, which must be binary."""
+        return self._call(self.sock.receive_bytes, timeout)
+
+    def receive_json(self, timeout: float | None = None) -> Any:
+        """The next text frame, parsed as JSON."""
+        return self._call(self.sock.receive_json, timeout)
+
+    def send_json(self, value: Any) -> None:
+        """Send ``value`` as one compact JSON text frame."""
+        self._call(self.sock.send_json, value)
+
     def receive(self, timeout: float | None = None) -> Frame:
         """The next frame, decoded."""
         return self._call(self.sock.receive, timeout)
 
-    def send(self, topic: str, event: str, payload: Any = None, *, ref: str | None = None) -> None:
+    def send(
+        self,
+        topic: str,
+        event: str,
+        payload: Any = None,
+        *,
+        ref: str | None = None,
+        join_ref: str | None = None,
+    ) -> None:
         """Send ``event`` to ``topic`` without waiting for anything."""
-        self._call(self.sock.send, topic, event, payload, ref=ref)
+        self._call(self.sock.send, topic, event, payload, ref=ref, join_ref=join_ref)
 
     def request(
         self, topic: str, event: str, payload: Any = None, *, timeout: float | None = None
@@ -79,9 +103,16 @@ class TestSocket:
         """Send ``event``; return the reply's response or raise ``PushError``."""
         return self._call(self.sock.push, topic, event, payload, timeout=timeout)
 
-    def join(self, topic: str, payload: Any = None, *, timeout: float | None = None) -> Any:
+    def join(
+        self,
+        topic: str,
+        payload: Any = None,
+        *,
+        ref: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """Join ``topic``; return the join reply's response or raise ``JoinError``."""
-        return self._call(self.sock.join, topic, payload, timeout=timeout)
+        return self._call(self.sock.join, topic, payload, ref=ref, timeout=timeout)
 
     def leave(self, topic: str, *, timeout: float | None = None) -> Any:
         """Leave ``topic``; return the reply's response."""
@@ -113,6 +144,10 @@ class TestSocket:
     def close(self, code: int = 1000) -> None:
         """Disconnect and wait for the app to finish with the connection."""
         self._call(self.sock.close, code)
+
+    def abort(self, code: int = 1006) -> None:
+        """Disconnect and cancel the app's task at once (see ``AsyncTestSocket.abort``)."""
+        self._call(self.sock.abort, code)
 
     def __enter__(self) -> TestSocket:
         return self
