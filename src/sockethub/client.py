@@ -156,9 +156,10 @@ class Channel:
         wire = self.client.wire
         ref = self.client._next_ref()
         self.join_ref = ref
-        reply = await self.client._request(
-            self.topic, wire.join_event, _evaluate(self.params), ref, ref, timeout
-        )
+        params = _evaluate(self.params)
+        if params is None and wire.name == "phoenix":
+            params = {}  # as phoenix.js sends join params
+        reply = await self.client._request(self.topic, wire.join_event, params, ref, ref, timeout)
         if not reply.ok:
             self.join_ref = None
             raise JoinError(self.topic, wire.join_event, reply)

@@ -223,7 +223,7 @@ class _Phoenix(ClientWire):
         ref: str | None = None,
         join_ref: str | None = None,
     ) -> str:
-        return _dumps([join_ref, ref, topic, event, {} if payload is None else payload])
+        return _dumps([join_ref, ref, topic, event, payload])
 
     def decode(self, data: str | bytes) -> Frame:
         if isinstance(data, bytes):

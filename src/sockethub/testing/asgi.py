@@ -333,10 +333,10 @@ class AsyncTestSocket:
         join_ref = self.joined.get(topic) if join_ref is None else join_ref
         await self.send_text(self.wire.encode(topic, event, payload, ref, join_ref))
         what = f"reply to {event!r} on {topic!r} (ref {ref})"
-        return await self._reply(ref, join_ref, timeout, what)
+        return await self._reply(topic, ref, join_ref, timeout, what)
 
     async def _reply(
-        self, ref: str, join_ref: str | None, timeout: float | None, what: str
+        self, topic: str, ref: str, join_ref: str | None, timeout: float | None, what: str
     ) -> Reply:
         loop = asyncio.get_running_loop()
         wait = self.timeout if timeout is None else timeout
@@ -347,6 +347,8 @@ class AsyncTestSocket:
             if reply is not None and frame.ref == ref:
                 if self.wire.name == "phoenix" and frame.join_ref != join_ref:
                     raise AssertionError(f"the {what} carries join_ref {frame.join_ref!r}")
+                if frame.topic is not None and frame.topic != topic:
+                    raise AssertionError(f"the {what} is for the topic {frame.topic!r}")
                 return reply
             self._kept.append(frame)
 
@@ -373,9 +375,11 @@ class AsyncTestSocket:
         raises :class:`~sockethub.frames.JoinError` carrying the server's answer.
         ``ref``: the join's ref (and Phoenix join ref), by default a fresh one."""
         ref = self.next_ref() if ref is None else ref
+        if payload is None and self.wire.name == "phoenix":
+            payload = {}  # as phoenix.js sends join params
         frame = self.wire.encode(topic, self.wire.join_event, payload, ref, ref)
         await self.send_text(frame)
-        reply = await self._reply(ref, ref, timeout, f"join reply for {topic!r} (ref {ref})")
+        reply = await self._reply(topic, ref, ref, timeout, f"join reply for {topic!r} (ref {ref})")
         if not reply.ok:
             raise JoinError(topic, self.wire.join_event, reply)
         self.joined[topic] = ref
@@ -461,6 +465,13 @@ class AsyncTestSocket:
         if self._kept:
             # They stay for receive()/expect(), in order.
             raise AssertionError(f"a frame was pending: {self._kept}")
+        expected = (
+            {"status": "ok", "response": {}}
+            if self.wire.name == "phoenix"
+            else {"code": 4404, "reason": "Topic not found"}
+        )
+        if frame.payload != expected:
+            raise AssertionError(f"the absence probe was answered with {frame}")
 
     # -- the end ----------------------------------------------------------------------------
 
