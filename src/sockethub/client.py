@@ -22,6 +22,7 @@ Needs the ``websockets`` package: ``pip install "sockethub[client]"``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import inspect
 import itertools
@@ -225,7 +226,8 @@ class Client:
 
     ``url``: ``ws://`` or ``wss://``; with ``protocol="phoenix"`` ``vsn=2.0.0`` is added
     to its query.  ``params``: query parameters (or a function returning them, evaluated
-    at every connect).  ``headers`` and ``subprotocols`` go into every handshake.
+    at every connect).  ``headers`` and ``subprotocols`` go into every handshake;
+    ``auth_token`` is sent as phoenix.js's ``authToken`` (``sock.auth_token`` on the hub).
     ``reconnect``: the :class:`Backoff` between attempts, or ``None`` to stay closed after
     a drop.  ``heartbeat_interval`` (Phoenix only): seconds between heartbeats; a
     heartbeat not answered before the next one is due closes the connection, which then
@@ -241,6 +243,7 @@ class Client:
         params: Params = None,
         headers: Mapping[str, str] | None = None,
         subprotocols: list[str] | None = None,
+        auth_token: str | None = None,
         reconnect: Backoff | None = Backoff(),
         heartbeat_interval: float = 30.0,
         reply_timeout: float = 10.0,
@@ -254,6 +257,13 @@ class Client:
         self.params = params
         self.headers = dict(headers or {})
         self.subprotocols = list(subprotocols or [])
+        if auth_token is not None:
+            # As phoenix.js's authToken: base64url without padding, in a subprotocol.
+            encoded = base64.urlsafe_b64encode(auth_token.encode("latin-1")).decode()
+            self.subprotocols = [
+                *(self.subprotocols or ["phoenix"]),
+                f"base64url.bearer.phx.{encoded.rstrip('=')}",
+            ]
         self.reconnect = reconnect
         self.heartbeat_interval = heartbeat_interval
         self.reply_timeout = reply_timeout
