@@ -1,6 +1,6 @@
-"""SocketHub <-> SocketBus wiring, over Starlette's TestClient.
+"""SocketHub <-> SocketBus wiring, over the test kit (on Starlette's TestClient).
 
-What the hub promises about the bus (issue 4): a socket is subscribed to a topic only
+What the hub promises about the bus: a socket is subscribed to a topic only
 once ``on_join`` succeeded, and unsubscribed by a leave and by every way a connection can
 end; ``sock.publish`` reaches every joined socket (the sender too, unless
 ``exclude_self``), ``hub.publish`` works from plain server code, a publish nobody hears
@@ -9,8 +9,8 @@ callback alive nor drops a live one; a publish is encoded once, whatever the num
 subscribers; frames to one socket leave in the order they were produced.
 
 Every test enters ``with HubClient(app)`` first, so all sockets share one event loop.
-"Nothing else arrived" is shown with :func:`probe` (see ``tests/hub/helpers.py``).
-Leaving a ``websocket_connect`` block waits for the server's clean-up to finish.
+"Nothing else arrived" is the kit's round trip (``assert_nothing_pending``).  Leaving a
+``client.connect`` block waits for the server's clean-up to finish.
 """
 
 from __future__ import annotations

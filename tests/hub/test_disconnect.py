@@ -1,10 +1,10 @@
 """However a connection ends, on_exit runs once per joined topic, then on_disconnect once.
 
-The ways it can end, over Starlette's TestClient: the client closes (cleanly or with
-1006, as a dropped network looks to the server), the server closes from a callback with
-``sock.close``, a callback fails under ``error_policy="close"``, and the server task is
-cancelled (TestClient cancels it when the client context exits while a callback is still
-running).  A plain-asyncio test also cancels a served connection's task directly.
+The ways it can end, over the test kit (on Starlette's TestClient): the client closes
+(cleanly or with 1006, as a dropped network looks to the server), the server closes from
+a callback with ``sock.close``, a callback fails under ``error_policy="close"``, and the
+server task is cancelled (``abort()``, what TestClient does when its session context exits
+while a callback is still running).  A plain-asyncio test also cancels a served connection's task directly.
 """
 
 from __future__ import annotations

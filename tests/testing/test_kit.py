@@ -218,3 +218,9 @@ class AsyncUnittestUse(unittest.IsolatedAsyncioTestCase):
             self.assertIsNone(await ws.join("room:u"))  # noqa: PT009
             self.assertEqual(await ws.push("room:u", "echo", 5), 5)  # noqa: PT009
             await ws.assert_nothing_pending()
+
+
+def test_the_optional_pytest_fixture(hub_client: HubClient) -> None:
+    with hub_client.connect(PATH, protocol="phoenix") as ws:
+        assert ws.join("room:f") == {}
+        ws.assert_nothing_pending()
