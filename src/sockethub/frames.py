@@ -24,6 +24,7 @@ __all__ = [
     "PushError",
     "Reply",
     "ReplyTimeout",
+    "loads",
     "wire_for",
 ]
 
@@ -115,6 +116,21 @@ class ConnectRefused(ConnectionError):
         super().__init__(f"the server refused the connection: {what}")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259); a browser's JSON.parse refuses it")
+
+
+def loads(data: str | bytes) -> Any:
+    """Parse a server frame as a browser's ``JSON.parse`` would, or raise ``ValueError``:
+    ``NaN``/``Infinity`` and text that is not valid UTF-8 (a lone surrogate) are refused."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"a frame that is not valid UTF-8: {exc}") from None
+    return json.loads(data, parse_constant=_refuse_constant)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -182,7 +198,7 @@ class _Envelope(ClientWire):
         return _dumps(message)
 
     def decode(self, data: str | bytes) -> Frame:
-        value = json.loads(data)
+        value = loads(data)
         if not isinstance(value, dict):
             raise ValueError(f"not an envelope frame: {data!r}")
         if "event" not in value and "code" in value:
@@ -228,7 +244,7 @@ class _Phoenix(ClientWire):
     def decode(self, data: str | bytes) -> Frame:
         if isinstance(data, bytes):
             return self._decode_binary(data)
-        value = json.loads(data)
+        value = loads(data)
         if not isinstance(value, list) or len(value) != 5:
             raise ValueError(f"not a Phoenix V2 frame: {data!r}")
         join_ref, ref, topic, event, payload = value

@@ -174,13 +174,17 @@ def test_errors_and_server_closes(client: HubClient, protocol: Any) -> None:
             ws.receive()
 
 
+async def lifespan(receive: Any, send: Any) -> None:
+    """The lifespan of a bare ASGI app: start, then wait for the shutdown."""
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
 def test_an_app_exception_is_raised_in_the_test() -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+            return await lifespan(receive, send)
         await receive()
         await send({"type": "websocket.accept"})
         await receive()
@@ -224,3 +228,20 @@ def test_the_optional_pytest_fixture(hub_client: HubClient) -> None:
     with hub_client.connect(PATH, protocol="phoenix") as ws:
         assert ws.join("room:f") == {}
         ws.assert_nothing_pending()
+
+
+@pytest.mark.parametrize("text", ['{"n":NaN}', "[Infinity]", '"\ud800"'])
+def test_receive_json_refuses_what_browsers_refuse(text: str) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            return await lifespan(receive, send)
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": text})
+        await send({"type": "websocket.send", "text": '{"n":1}'})
+        await receive()
+
+    with HubClient(app) as client, client.connect("/") as ws:
+        with pytest.raises(AssertionError, match="browsers refuse"):
+            ws.receive_json()
+        assert ws.receive_json() == {"n": 1}

@@ -27,6 +27,7 @@ from ..frames import (
     PushError,
     Reply,
     ReplyTimeout,
+    loads,
     wire_for,
 )
 
@@ -274,8 +275,13 @@ class AsyncTestSocket:
         return data
 
     async def receive_json(self, timeout: float | None = None) -> Any:
-        """The next text frame, parsed as JSON."""
-        return json.loads(await self.receive_text(timeout))
+        """The next text frame, parsed as strict JSON (what a browser's ``JSON.parse``
+        accepts: no ``NaN``/``Infinity``, valid UTF-8); anything else fails the test."""
+        text = await self.receive_text(timeout)
+        try:
+            return loads(text)
+        except ValueError as exc:
+            raise AssertionError(f"the server sent a frame browsers refuse: {exc}") from None
 
     async def send_json(self, value: Any) -> None:
         """Send ``value`` as one compact JSON text frame (as Starlette's ``send_json``)."""
