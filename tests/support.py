@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import subprocess
@@ -127,14 +126,3 @@ def stop(proc: subprocess.Popen[Any]) -> None:
         proc.kill()
         proc.wait()
 
-
-def strict_json(text: str | bytes) -> Any:
-    """Parse a server frame as a browser's ``JSON.parse`` would, failing on anything else:
-    text that is not valid UTF-8 (a lone surrogate), ``NaN``, ``Infinity``."""
-    if isinstance(text, str):
-        text.encode("utf-8")  # UnicodeEncodeError for a lone surrogate
-
-    def refuse(name: str) -> Any:
-        raise AssertionError(f"{name} in a server frame")
-
-    return json.loads(text, parse_constant=refuse)
