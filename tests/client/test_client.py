@@ -214,9 +214,16 @@ async def test_gives_up_after_the_configured_attempts() -> None:
     await client.close()
 
 
-def test_without_websockets_the_import_says_what_to_install() -> None:
-    code = "import sys; sys.modules['websockets'] = None\nimport sockethub.client"
+@pytest.mark.parametrize("module", ["sockethub.client", "sockethub.testing.served"])
+def test_without_websockets_the_import_says_what_to_install(module: str) -> None:
+    code = f"import sys; sys.modules['websockets'] = None\nimport {module}"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode != 0
     assert "ImportError" in done.stderr
     assert 'pip install "sockethub[client]"' in done.stderr
+
+
+def test_the_in_process_kit_needs_no_websockets() -> None:
+    code = "import sys; sys.modules['websockets'] = None\nimport sockethub.testing"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
