@@ -245,3 +245,33 @@ def test_receive_json_refuses_what_browsers_refuse(text: str) -> None:
         with pytest.raises(AssertionError, match="browsers refuse"):
             ws.receive_json()
         assert ws.receive_json() == {"n": 1}
+
+
+def test_without_an_http_client_the_async_kit_works_and_the_sync_one_says_why() -> None:
+    import subprocess
+    import sys
+
+    code = """
+import asyncio, sys
+sys.modules["httpx"] = sys.modules["httpx2"] = None
+from sockethub import SocketHub
+from sockethub.testing import AsyncHubClient, HubClient
+from starlette.applications import Starlette
+hub = SocketHub("/ws")
+hub.channel("room")
+app = Starlette(routes=[hub], lifespan=hub.lifespan)
+async def main():
+    async with AsyncHubClient(app) as client:
+        ws = await client.connect("/ws")
+        assert await ws.join("room") is None
+        await ws.assert_nothing_pending()
+asyncio.run(main())
+try:
+    HubClient(app)
+except ImportError as exc:
+    print(exc)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "HubClient runs on Starlette's TestClient" in done.stdout
+    assert "AsyncHubClient" in done.stdout

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, ParamSpec, TypeVar
-
-from starlette.testclient import TestClient
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ..frames import Frame, ProtocolName, Reply
 from .asgi import ANY, DEFAULT_TIMEOUT, AsyncTestSocket, open_socket
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 __all__ = ["HubClient", "TestSocket"]
 
@@ -173,6 +174,13 @@ class HubClient:
     """
 
     def __init__(self, app: Any, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        try:
+            from starlette.testclient import TestClient
+        except (ImportError, RuntimeError) as exc:  # its HTTP client is not installed
+            raise ImportError(
+                f"HubClient runs on Starlette's TestClient: {exc}"
+                "(AsyncHubClient, the in-process kit, needs nothing more)"
+            ) from exc
         self.http: TestClient = app if isinstance(app, TestClient) else TestClient(app)
         self.timeout = timeout
         """The default timeout of the sockets this client opens."""
