@@ -10,21 +10,16 @@ sleeping), publish from the server side, leave, close.
 * :class:`HubClient` / :class:`TestSocket`: blocking, on Starlette's ``TestClient``.
 * :class:`AsyncHubClient` / :class:`AsyncTestSocket`: ``async``, the app driven through
   ASGI on the test's own event loop (no server, no thread).
+* :func:`sockethub.testing.served.connect_served`: the same socket against a running
+  server (needs ``websockets``).
 
 Neither needs pytest; they work from ``unittest`` (``IsolatedAsyncioTestCase`` for the
 async kit) or a plain script.
 """
 
 from ..frames import ConnectRefused, Frame, JoinError, PushError, Reply, ReplyTimeout
-from .asgi import (
-    ANY,
-    DEFAULT_TIMEOUT,
-    PROBE_TOPIC,
-    AsyncHubClient,
-    AsyncTestSocket,
-    Disconnected,
-    open_socket,
-)
+from .asgi import AsyncHubClient, InProcessSocket, open_socket
+from .socket import ANY, DEFAULT_TIMEOUT, PROBE_TOPIC, AsyncTestSocket, Disconnected
 from .sync import HubClient, TestSocket
 
 __all__ = [
@@ -37,6 +32,7 @@ __all__ = [
     "Disconnected",
     "Frame",
     "HubClient",
+    "InProcessSocket",
     "JoinError",
     "PushError",
     "Reply",

@@ -26,7 +26,7 @@ except ImportError as exc:  # pragma: no cover - the client's tests check this m
     ) from exc
 
 from ..frames import ClientWire, ConnectRefused, ProtocolName, ReplyTimeout, wire_for
-from .asgi import DEFAULT_TIMEOUT, AsyncTestSocket, Disconnected
+from .socket import DEFAULT_TIMEOUT, AsyncTestSocket, Disconnected
 
 __all__ = ["ServedTestSocket", "connect_served"]
 
@@ -39,7 +39,7 @@ class ServedTestSocket(AsyncTestSocket):
     """
 
     def __init__(self, connection: ClientConnection, wire: ClientWire, timeout: float):
-        super().__init__(_no_app, {}, wire, timeout)
+        super().__init__(wire, timeout)
         self.connection = connection
         """The ``websockets`` client connection."""
         self.accepted_subprotocol = connection.subprotocol
@@ -74,10 +74,6 @@ class ServedTestSocket(AsyncTestSocket):
         """Drop the TCP connection at once, as a vanished client would."""
         self.connection.transport.abort()
         await self.connection.wait_closed()
-
-
-async def _no_app(*args: Any) -> None:
-    raise AssertionError("a served socket has no in-process app")
 
 
 async def connect_served(

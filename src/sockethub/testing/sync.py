@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from ..frames import Frame, ProtocolName, Reply
-from .asgi import ANY, DEFAULT_TIMEOUT, AsyncTestSocket, open_socket
+from .asgi import open_socket
+from .socket import ANY, DEFAULT_TIMEOUT, AsyncTestSocket
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
