@@ -12,7 +12,7 @@ import pytest
 
 from examples.chat import app as chat
 from sockethub.testing import ConnectRefused, HubClient
-from tests.demo.support import join
+from tests.demo.support import alice_then_bob, join
 
 TOPIC_NOT_FOUND = {"code": 4404, "reason": "Topic not found"}
 
@@ -39,9 +39,7 @@ def test_join_replies_with_members_and_tells_the_others(client: HubClient) -> No
         client.connect("/ws?user=alice") as alice,
         client.connect("/ws?user=bob") as bob,
     ):
-        join(alice, "lobby", ["alice"])
-        join(bob, "lobby", ["alice", "bob"])
-        alice.expect("room:lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
+        alice_then_bob(alice, bob)
         bob.assert_nothing_pending()  # the joiner gets the member list, not its own "joined"
         assert {s.assigns["user"] for s in chat.members["lobby"]} == {"alice", "bob"}
 
@@ -51,9 +49,7 @@ def test_say_reaches_the_others_and_echoes_to_the_sender(client: HubClient) -> N
         client.connect("/ws?user=alice") as alice,
         client.connect("/ws?user=bob") as bob,
     ):
-        join(alice, "lobby", ["alice"])
-        join(bob, "lobby", ["alice", "bob"])
-        alice.expect("room:lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
+        alice_then_bob(alice, bob)
 
         bob.send("room:lobby", "say", {"text": "hi, héllo ✓"})
         message = {"user": "bob", "text": "hi, héllo ✓"}
@@ -68,9 +64,7 @@ def test_blank_or_malformed_say_is_ignored(client: HubClient) -> None:
         client.connect("/ws?user=alice") as alice,
         client.connect("/ws?user=bob") as bob,
     ):
-        join(alice, "lobby", ["alice"])
-        join(bob, "lobby", ["alice", "bob"])
-        alice.expect("room:lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
+        alice_then_bob(alice, bob)
         for payload in ({"text": "   "}, {"text": 7}, {}, ["text"], "text"):
             bob.send_json({"topic": "room:lobby", "event": "say", "payload": payload})
         bob.assert_nothing_pending()
@@ -95,9 +89,7 @@ def test_announce_over_http_reaches_everyone_in_the_room(client: HubClient) -> N
         client.connect("/ws?user=bob") as bob,
         client.connect("/ws?user=carol") as carol,
     ):
-        join(alice, "lobby", ["alice"])
-        join(bob, "lobby", ["alice", "bob"])
-        alice.expect("room:lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
+        alice_then_bob(alice, bob)
         join(carol, "kitchen", ["carol"])
 
         response = client.http.post("/rooms/lobby/announce", json={"text": "pizza in 5"})
@@ -149,9 +141,7 @@ def test_leave_tells_the_others_and_stops_delivery(client: HubClient) -> None:
         client.connect("/ws?user=alice") as alice,
         client.connect("/ws?user=bob") as bob,
     ):
-        join(alice, "lobby", ["alice"])
-        join(bob, "lobby", ["alice", "bob"])
-        alice.expect("room:lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
+        alice_then_bob(alice, bob)
 
         bob.send("room:lobby", "leave", {})
         alice.expect("room:lobby", "left", {"user": "bob", "members": ["alice"]})

@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 
 from sockethub.testing import ConnectRefused, HubClient
-from tests.demo.support import join
+from tests.demo.support import alice_then_bob, join
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -55,9 +55,7 @@ def test_a_chat_session_matches_the_hub_version(client: HubClient, legacy: Modul
         client.connect("/ws?user=alice") as alice,
         client.connect("/ws?user=bob") as bob,
     ):
-        join(alice, "lobby", ["alice"])
-        join(bob, "lobby", ["alice", "bob"])
-        alice.expect("room:lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
+        alice_then_bob(alice, bob)
         bob.assert_nothing_pending()
 
         bob.send("room:lobby", "say", {"text": "hi"})

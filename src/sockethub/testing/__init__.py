@@ -13,7 +13,7 @@ sleeping), publish from the server side, leave, close.
 * :func:`sockethub.testing.served.connect_served`: the same socket against a running
   server (needs ``websockets``).
 
-Neither needs pytest; they work from ``unittest`` (``IsolatedAsyncioTestCase`` for the
+None of them needs pytest; they work from ``unittest`` (``IsolatedAsyncioTestCase`` for the
 async kit) or a plain script.
 """
 
