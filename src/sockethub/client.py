@@ -183,6 +183,13 @@ class Channel:
             raise PushError(self.topic, event, reply)
         return reply.response
 
+    async def send(self, event: str, payload: Any = None) -> None:
+        """Send ``event`` without a ref: no reply is asked for, none is awaited.
+
+        Raises :class:`Disconnected` if the client is not connected right now.
+        """
+        await self.client._send(self.topic, event, payload, self.join_ref)
+
     async def leave(self, *, timeout: float | None = None) -> None:
         """Leave the topic (it is no longer rejoined)."""
         self.joined = False
@@ -437,7 +444,8 @@ class Client:
                 try:
                     await channel._join(None)
                 except (JoinError, ReplyTimeout, Disconnected) as exc:
-                    logger.warning("rejoining %r failed: %s", channel.topic, exc)
+                    logger.warning("rejoining %r failed (retrying): %s", channel.topic, exc)
+                    self._spawn(self._rejoin(channel))
         await self._fire(self._open_callbacks)
 
     async def _fire(self, callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
@@ -503,16 +511,20 @@ class Client:
         await channel._deliver(frame)
 
     async def _rejoin(self, channel: Channel) -> None:
-        delay = 0
-        while channel.joined and channel.join_ref is None and self.connected:
+        """Rejoin ``channel`` with backoff until it is joined, left, or the connection
+        drops (the next connection rejoins it then), as phoenix.js does."""
+        attempt = 0
+        while True:
+            backoff = self.reconnect or Backoff()
+            await asyncio.sleep(backoff.delay(attempt))
+            attempt += 1
+            if not (channel.joined and channel.join_ref is None and self.connected):
+                return
             try:
                 await channel._join(None)
                 return
             except (JoinError, ReplyTimeout, Disconnected) as exc:
                 logger.warning("rejoining %r failed: %s", channel.topic, exc)
-            backoff = self.reconnect or Backoff()
-            await asyncio.sleep(backoff.delay(delay))
-            delay += 1
 
     async def _request(
         self,
@@ -538,6 +550,15 @@ class Client:
             raise ReplyTimeout(f"no reply to {event!r} on {topic!r} within {wait}s") from None
         finally:
             self._pending.pop(ref, None)
+
+    async def _send(self, topic: str, event: str, payload: Any, join_ref: str | None) -> None:
+        ws = self._ws
+        if ws is None:
+            raise Disconnected(f"not connected to {self.url}")
+        try:
+            await ws.send(self.wire.encode(topic, event, payload, None, join_ref))
+        except ConnectionClosed:
+            raise Disconnected(f"the connection to {self.url} dropped") from None
 
     def _fail_pending(self, why: str) -> None:
         pending, self._pending = self._pending, {}

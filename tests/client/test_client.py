@@ -23,6 +23,7 @@ from sockethub.client import (
     PushError,
     ReplyTimeout,
 )
+from tests.bus.support import eventually
 from tests.support import free_port, uvicorn_process
 
 pytestmark = pytest.mark.e2e
@@ -227,3 +228,60 @@ def test_the_in_process_kit_needs_no_websockets() -> None:
     code = "import sys; sys.modules['websockets'] = None\nimport sockethub.testing"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_send_asks_for_no_reply(server: int, protocol: Any) -> None:
+    async with Client(url(server), protocol=protocol) as client:
+        room = client.channel("room:s")
+        await room.join()
+        await room.send("shout", "fire and forget")
+        frame = await room.receive(WAIT)
+        assert (frame.event, frame.payload, frame.ref) == ("shouted", "fire and forget", None)
+        # the next reply is the echo's: nothing answered the send
+        assert await room.push("echo", "next") == "next"
+
+
+async def test_a_crashed_phoenix_channel_is_rejoined(server: int) -> None:
+    joins: list[Any] = []
+    rejoined = asyncio.Event()
+
+    def on_join(response: Any) -> None:
+        joins.append(response)
+        if len(joins) == 2:
+            rejoined.set()
+
+    async with Client(url(server), protocol="phoenix", reconnect=FAST) as client:
+        room = client.channel("room:c")
+        room.on_join(on_join)
+        await room.join()
+        with pytest.raises(ReplyTimeout):  # phx_error instead of a reply
+            await room.push("crash", None, timeout=0.5)
+        await until(rejoined)
+        assert await room.push("echo", "back") == "back"
+        assert client.connects == 1, "a channel rejoin, not a reconnect"
+
+
+async def test_a_refused_rejoin_is_retried_with_backoff(caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    password = {"now": "sesame"}
+    rejoined = asyncio.Event()
+    client = Client(url(port), protocol="phoenix", reconnect=FAST)
+    secret = client.channel("room:secret", lambda: {"password": password["now"]})
+    secret.on_join(lambda response: rejoined.set() if client.connects == 2 else None)
+    with uvicorn_process(APP, port=port):
+        await client.connect()
+        await secret.join()
+        password["now"] = "forgotten"
+    try:
+        with uvicorn_process(APP, port=port) as (_, _proc):
+            await eventually(
+                lambda: "rejoining 'room:secret' failed" in caplog.text, what="a refused rejoin"
+            )
+            assert client.connects == 2
+            assert not rejoined.is_set()
+            password["now"] = "sesame"  # the next retry is accepted
+            await until(rejoined)
+            assert await secret.push("echo", 1) == 1
+    finally:
+        await client.close()
