@@ -1,4 +1,4 @@
-"""The ways a hub connection can end, as a parametrisable list for TestClient tests.
+"""The ways a hub connection can end, as a parametrisable list for test-kit tests.
 
 Each ending takes the app's ``blocked`` event (set by an ``on_receive("block")`` callback
 that then waits forever) and the test socket, joined to ``room:1`` on a channel with
@@ -8,53 +8,50 @@ that then waits forever) and the test socket, joined to ``room:1`` on a channel 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 
 import pytest
-from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-
-def _send(ws: WebSocketTestSession, event: str) -> None:
-    ws.send_text(json.dumps({"topic": "room:1", "event": event}))
+from sockethub.testing import TestSocket
 
 
-def client_closes(blocked: threading.Event, ws: WebSocketTestSession) -> None:
+def client_closes(blocked: threading.Event, ws: TestSocket) -> None:
     ws.close(1000)
 
 
-def network_drops(blocked: threading.Event, ws: WebSocketTestSession) -> None:
+def network_drops(blocked: threading.Event, ws: TestSocket) -> None:
     ws.close(1006)
 
 
-def client_context_exits(blocked: threading.Event, ws: WebSocketTestSession) -> None:
-    pass  # TestClient sends a close and cancels the server task
+def client_context_exits(blocked: threading.Event, ws: TestSocket) -> None:
+    ws.abort(1000)  # a close, and the server task cancelled at once (as TestClient does)
 
 
-def server_closes(blocked: threading.Event, ws: WebSocketTestSession) -> None:
-    _send(ws, "close")
+def server_closes(blocked: threading.Event, ws: TestSocket) -> None:
+    ws.send("room:1", "close")
     with pytest.raises(WebSocketDisconnect) as info:
         ws.receive_text()
     assert (info.value.code, info.value.reason) == (4000, "Bye")
 
 
-def callback_fails_with_policy_close(blocked: threading.Event, ws: WebSocketTestSession) -> None:
-    _send(ws, "boom")
+def callback_fails_with_policy_close(blocked: threading.Event, ws: TestSocket) -> None:
+    ws.send("room:1", "boom")
     with pytest.raises(WebSocketDisconnect) as info:
         ws.receive_text()
     assert info.value.code == 1011
 
 
-def server_task_cancelled(blocked: threading.Event, ws: WebSocketTestSession) -> None:
-    _send(ws, "block")
+def server_task_cancelled(blocked: threading.Event, ws: TestSocket) -> None:
+    ws.send("room:1", "block")
     assert blocked.wait(10)
-    # Leaving the context now: the close frame waits behind the blocked callback, and
-    # TestClient cancels the server task mid-callback.
+    # The close frame waits behind the blocked callback; the server task is cancelled
+    # mid-callback.
+    ws.abort(1000)
 
 
-Ending = Callable[[threading.Event, WebSocketTestSession], None]
+Ending = Callable[[threading.Event, TestSocket], None]
 
 ENDINGS: list[Ending] = [
     client_closes,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import subprocess
@@ -115,21 +114,15 @@ def uvicorn_process(
         wait_for_port(port)
         yield port, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
-def strict_json(text: str | bytes) -> Any:
-    """Parse a server frame as a browser's ``JSON.parse`` would, failing on anything else:
-    text that is not valid UTF-8 (a lone surrogate), ``NaN``, ``Infinity``."""
-    if isinstance(text, str):
-        text.encode("utf-8")  # UnicodeEncodeError for a lone surrogate
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Terminate ``proc`` and wait for it; kill it if it is still alive after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
-    def refuse(name: str) -> Any:
-        raise AssertionError(f"{name} in a server frame")
-
-    return json.loads(text, parse_constant=refuse)

@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, Inv
 
 from examples import echo
 from sockethub import ISocket, WebSocketRoute
-from tests.support import ROOT, free_port, uvicorn_thread, wait_for_port
+from tests.support import ROOT, free_port, stop, uvicorn_thread, wait_for_port
 
 pytestmark = pytest.mark.e2e
 
@@ -174,12 +174,7 @@ def demo_process(port: int, ws_impl: str) -> Iterator[str]:
         wait_for_port(port)
         yield first_line
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 

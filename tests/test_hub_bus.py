@@ -1,6 +1,6 @@
-"""SocketHub <-> SocketBus wiring, over Starlette's TestClient.
+"""SocketHub <-> SocketBus wiring, over the test kit (on Starlette's TestClient).
 
-What the hub promises about the bus (issue 4): a socket is subscribed to a topic only
+What the hub promises about the bus: a socket is subscribed to a topic only
 once ``on_join`` succeeded, and unsubscribed by a leave and by every way a connection can
 end; ``sock.publish`` reaches every joined socket (the sender too, unless
 ``exclude_self``), ``hub.publish`` works from plain server code, a publish nobody hears
@@ -8,9 +8,9 @@ is a no-op; any ``SocketBus`` works behind a hub; the bus never keeps a dead soc
 callback alive nor drops a live one; a publish is encoded once, whatever the number of
 subscribers; frames to one socket leave in the order they were produced.
 
-Every test enters ``with TestClient(app)`` first, so all sockets share one event loop.
-"Nothing else arrived" is shown with :func:`probe` (see ``tests/hub/helpers.py``).
-Leaving a ``websocket_connect`` block waits for the server's clean-up to finish.
+Every test enters ``with HubClient(app)`` first, so all sockets share one event loop.
+"Nothing else arrived" is the kit's round trip (``assert_nothing_pending``).  Leaving a
+``client.connect`` block waits for the server's clean-up to finish.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.testclient import TestClient, WebSocketTestSession
 
 from sockethub import (
     BusObserver,
@@ -44,9 +43,10 @@ from sockethub import (
 )
 from sockethub.bus import BusCallback
 from sockethub.protocols.envelope import EnvelopeProtocol
+from sockethub.testing import HubClient
 from tests.endings import ENDINGS, Ending
 
-from .hub.helpers import TOPIC_NOT_FOUND, frame, probe, send
+from .hub.helpers import TOPIC_NOT_FOUND
 
 
 class RecordingBus(InMemorySocketBus):
@@ -138,15 +138,6 @@ class Room:
         return self.bus.topics()
 
 
-def join(ws: WebSocketTestSession, topic: str = "room:1", payload: Any = None) -> None:
-    send(ws, topic, "join", payload)
-    probe(ws)  # the join was handled (subscribed or not) before the probe's answer
-
-
-def expect(ws: WebSocketTestSession, topic: str, event: str, payload: Any) -> None:
-    assert ws.receive_text() == frame(topic, event, payload)
-
-
 @pytest.fixture
 def room() -> Room:
     return Room()
@@ -156,8 +147,8 @@ def room() -> Room:
 
 
 def test_the_socket_is_subscribed_only_after_on_join_succeeds(room: Room) -> None:
-    with TestClient(room.app) as client, client.websocket_connect("/ws") as ws:
-        join(ws)
+    with HubClient(room.app) as client, client.connect("/ws") as ws:
+        ws.join("room:1")
         assert room.seen_in_on_join == [0]  # not yet subscribed while on_join ran
         assert room.topics() == {"room:1": 1}
 
@@ -172,35 +163,35 @@ def test_the_socket_is_subscribed_only_after_on_join_succeeds(room: Room) -> Non
 def test_a_refused_or_failed_join_leaves_no_subscription(
     room: Room, payload: str, answer: str
 ) -> None:
-    with TestClient(room.app) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join", payload)
+    with HubClient(room.app) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join", payload)
         assert ws.receive_text() == answer
         assert room.topics() == {}
         assert isinstance(room.bus, RecordingBus)
         assert room.bus.refs == []  # subscribe was never called
-        assert client.post("/notify/room:1", json="hello").status_code == 204
-        probe(ws)  # the publish did not reach it
-        send(ws, "room:1", "say", "x")  # and the topic is not joined
+        assert client.http.post("/notify/room:1", json="hello").status_code == 204
+        ws.assert_nothing_pending()  # the publish did not reach it
+        ws.send("room:1", "say", "x")  # and the topic is not joined
         assert ws.receive_text() == TOPIC_NOT_FOUND
 
 
 def test_leave_unsubscribes_and_nothing_arrives_after_it(room: Room) -> None:
     with (
-        TestClient(room.app) as client,
-        client.websocket_connect("/ws") as a,
-        client.websocket_connect("/ws") as b,
+        HubClient(room.app) as client,
+        client.connect("/ws") as a,
+        client.connect("/ws") as b,
     ):
-        join(a)
-        join(b)
+        a.join("room:1")
+        b.join("room:1")
         assert room.topics() == {"room:1": 2}
-        send(a, "room:1", "leave")
-        probe(a)
+        a.send("room:1", "leave")
+        a.assert_nothing_pending()
         assert room.topics() == {"room:1": 1}
-        client.post("/notify/room:1", json={"n": 1})
-        expect(b, "room:1", "notice", {"n": 1})
-        probe(a)
-        send(b, "room:1", "leave")
-        probe(b)
+        client.http.post("/notify/room:1", json={"n": 1})
+        b.expect("room:1", "notice", {"n": 1})
+        a.assert_nothing_pending()
+        b.send("room:1", "leave")
+        b.assert_nothing_pending()
         assert room.topics() == {}
 
 
@@ -240,11 +231,11 @@ def test_every_ending_unsubscribes_and_frees_the_callback_of_that_socket_only(
     room = Room(error_policy="close")
     bus = room.bus
     assert isinstance(bus, RecordingBus)
-    with TestClient(room.app) as client, client.websocket_connect("/ws") as stays:
-        join(stays)
-        with client.websocket_connect("/ws") as ws:
-            join(ws, "room:1")
-            join(ws, "room:2")
+    with HubClient(room.app) as client, client.connect("/ws") as stays:
+        stays.join("room:1")
+        with client.connect("/ws") as ws:
+            ws.join("room:1")
+            ws.join("room:2")
             assert room.topics() == {"room:1": 2, "room:2": 1}
             ending(room.blocked, ws)
         assert room.topics() == {"room:1": 1}
@@ -254,8 +245,8 @@ def test_every_ending_unsubscribes_and_frees_the_callback_of_that_socket_only(
         assert len(bus.refs) == 3
         assert len(live) == 1  # the ended socket's two callbacks are garbage
         # ... and the socket still connected still receives.
-        client.post("/notify/room:1", json="still here")
-        expect(stays, "room:1", "notice", "still here")
+        client.http.post("/notify/room:1", json="still here")
+        stays.expect("room:1", "notice", "still here")
     gc.collect()
     assert room.topics() == {}
     assert all(ref() is None for ref in bus.refs)
@@ -273,15 +264,15 @@ def test_a_lambda_or_partial_subscribed_directly_keeps_receiving(room: Room) -> 
         await room.bus.subscribe("room:1", lambda m: record("lambda", m))
         await room.bus.subscribe("room:1", functools.partial(record, "partial"))
 
-    with TestClient(room.app) as client, client.websocket_connect("/ws") as ws:
-        client.portal.call(subscribe)  # type: ignore[union-attr]
+    with HubClient(room.app) as client, client.connect("/ws") as ws:
+        client.call(subscribe)  # type: ignore[union-attr]
         gc.collect()
-        join(ws)
-        send(ws, "room:1", "say", 1)
-        expect(ws, "room:1", "said", 1)
+        ws.join("room:1")
+        ws.send("room:1", "say", 1)
+        ws.expect("room:1", "said", 1)
         gc.collect()
-        client.post("/notify/room:1", json=2)
-        expect(ws, "room:1", "notice", 2)
+        client.http.post("/notify/room:1", json=2)
+        ws.expect("room:1", "notice", 2)
     assert got == [("lambda", 1), ("partial", 1), ("lambda", 2), ("partial", 2)]
 
 
@@ -290,59 +281,59 @@ def test_a_lambda_or_partial_subscribed_directly_keeps_receiving(room: Room) -> 
 
 def test_sock_publish_reaches_every_joined_socket_including_the_sender(room: Room) -> None:
     with (
-        TestClient(room.app) as client,
-        client.websocket_connect("/ws") as a,
-        client.websocket_connect("/ws") as b,
-        client.websocket_connect("/ws") as c,
-        client.websocket_connect("/ws") as elsewhere,
+        HubClient(room.app) as client,
+        client.connect("/ws") as a,
+        client.connect("/ws") as b,
+        client.connect("/ws") as c,
+        client.connect("/ws") as elsewhere,
     ):
         for ws in (a, b, c):
-            join(ws)
-        join(elsewhere, "room:2")
-        send(b, "room:1", "say", {"text": "héllo"})
+            ws.join("room:1")
+        elsewhere.join("room:2")
+        b.send("room:1", "say", {"text": "héllo"})
         for ws in (a, b, c):
-            expect(ws, "room:1", "said", {"text": "héllo"})
-        probe(elsewhere)
+            ws.expect("room:1", "said", {"text": "héllo"})
+        elsewhere.assert_nothing_pending()
 
 
 def test_exclude_self_leaves_only_the_sender_out(room: Room) -> None:
     with (
-        TestClient(room.app) as client,
-        client.websocket_connect("/ws") as a,
-        client.websocket_connect("/ws") as b,
-        client.websocket_connect("/ws") as c,
+        HubClient(room.app) as client,
+        client.connect("/ws") as a,
+        client.connect("/ws") as b,
+        client.connect("/ws") as c,
     ):
         for ws in (a, b, c):
-            join(ws)
-        send(a, "room:1", "say_to_others", "hi")
-        expect(b, "room:1", "said", "hi")
-        expect(c, "room:1", "said", "hi")
-        probe(a)
+            ws.join("room:1")
+        a.send("room:1", "say_to_others", "hi")
+        b.expect("room:1", "said", "hi")
+        c.expect("room:1", "said", "hi")
+        a.assert_nothing_pending()
 
 
 def test_hub_publish_from_an_http_endpoint_reaches_the_joined_sockets(room: Room) -> None:
     with (
-        TestClient(room.app) as client,
-        client.websocket_connect("/ws") as a,
-        client.websocket_connect("/ws") as b,
+        HubClient(room.app) as client,
+        client.connect("/ws") as a,
+        client.connect("/ws") as b,
     ):
-        join(a)
-        join(b, "room:2")
-        assert client.post("/notify/room:1", json={"n": 1}).status_code == 204
-        assert client.post("/notify/room:2", json={"n": 2}).status_code == 204
-        expect(a, "room:1", "notice", {"n": 1})
-        expect(b, "room:2", "notice", {"n": 2})
-        probe(a)
-        probe(b)
+        a.join("room:1")
+        b.join("room:2")
+        assert client.http.post("/notify/room:1", json={"n": 1}).status_code == 204
+        assert client.http.post("/notify/room:2", json={"n": 2}).status_code == 204
+        a.expect("room:1", "notice", {"n": 1})
+        b.expect("room:2", "notice", {"n": 2})
+        a.assert_nothing_pending()
+        b.assert_nothing_pending()
 
 
 def test_publishing_to_a_topic_nobody_joined_is_a_no_op() -> None:
     observer = Observed()
     room = Room(bus=InMemorySocketBus(observer=observer))
-    with TestClient(room.app) as client, client.websocket_connect("/ws") as ws:
-        join(ws)
-        assert client.post("/notify/room:404", json="nobody").status_code == 204
-        probe(ws)
+    with HubClient(room.app) as client, client.connect("/ws") as ws:
+        ws.join("room:1")
+        assert client.http.post("/notify/room:404", json="nobody").status_code == 204
+        ws.assert_nothing_pending()
         assert room.topics() == {"room:1": 1}
         assert room.hub.stats.callback_errors == 0
     assert ("published", "room:404", "notice", 0) in observer.log
@@ -391,24 +382,24 @@ def test_a_custom_bus_works_behind_a_hub() -> None:
     bus = TinyBus()
     room = Room(bus=bus)
     with (
-        TestClient(room.app) as client,
-        client.websocket_connect("/ws") as a,
-        client.websocket_connect("/ws") as b,
+        HubClient(room.app) as client,
+        client.connect("/ws") as a,
+        client.connect("/ws") as b,
     ):
-        join(a)
-        join(b)
+        a.join("room:1")
+        b.join("room:1")
         assert len(bus.subs["room:1"]) == 2
-        send(a, "room:1", "say", 1)
-        expect(a, "room:1", "said", 1)
-        expect(b, "room:1", "said", 1)
-        send(a, "room:1", "say_to_others", 2)
-        expect(b, "room:1", "said", 2)
-        probe(a)
-        client.post("/notify/room:1", json=3)
-        expect(a, "room:1", "notice", 3)
-        expect(b, "room:1", "notice", 3)
-        send(a, "room:1", "leave")
-        probe(a)
+        a.send("room:1", "say", 1)
+        a.expect("room:1", "said", 1)
+        b.expect("room:1", "said", 1)
+        a.send("room:1", "say_to_others", 2)
+        b.expect("room:1", "said", 2)
+        a.assert_nothing_pending()
+        client.http.post("/notify/room:1", json=3)
+        a.expect("room:1", "notice", 3)
+        b.expect("room:1", "notice", 3)
+        a.send("room:1", "leave")
+        a.assert_nothing_pending()
         assert len(bus.subs["room:1"]) == 1
     assert bus.subs == {"room:1": []}
 
@@ -420,11 +411,11 @@ def test_observer_hooks_and_counters() -> None:
     observer = Observed()
     bus = InMemorySocketBus(observer=observer)
     room = Room(bus=bus)
-    with TestClient(room.app) as client:
-        with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
-            join(a)
-            join(b)
-            join(b, "room:2")
+    with HubClient(room.app) as client:
+        with client.connect("/ws") as a, client.connect("/ws") as b:
+            a.join("room:1")
+            b.join("room:1")
+            b.join("room:2")
             assert observer.log == [
                 ("subscribed", "room:1", 1),
                 ("subscribed", "room:1", 2),
@@ -438,19 +429,19 @@ def test_observer_hooks_and_counters() -> None:
             assert room.hub.stats.total_connections == 2
             observer.log.clear()
 
-            send(a, "room:1", "say", "x")
-            expect(a, "room:1", "said", "x")
-            expect(b, "room:1", "said", "x")
-            send(a, "room:1", "say_to_others", "y")
-            expect(b, "room:1", "said", "y")
+            a.send("room:1", "say", "x")
+            a.expect("room:1", "said", "x")
+            b.expect("room:1", "said", "x")
+            a.send("room:1", "say_to_others", "y")
+            b.expect("room:1", "said", "y")
             assert observer.log == [
                 ("published", "room:1", "said", 2),
                 ("published", "room:1", "said", 1),
             ]
             observer.log.clear()
 
-            send(a, "room:1", "leave")
-            probe(a)
+            a.send("room:1", "leave")
+            a.assert_nothing_pending()
             assert observer.log == [("unsubscribed", "room:1", 1)]
             observer.log.clear()
         assert sorted(observer.log) == [
@@ -470,11 +461,11 @@ def test_a_raising_observer_is_logged_and_changes_nothing(caplog: pytest.LogCapt
             raise RuntimeError("observer fails")
 
     room = Room(bus=InMemorySocketBus(observer=Broken()))
-    with TestClient(room.app) as client, client.websocket_connect("/ws") as ws:
-        join(ws)
+    with HubClient(room.app) as client, client.connect("/ws") as ws:
+        ws.join("room:1")
         assert room.topics() == {"room:1": 1}
-        send(ws, "room:1", "say", 1)
-        expect(ws, "room:1", "said", 1)
+        ws.send("room:1", "say", 1)
+        ws.expect("room:1", "said", 1)
     assert any("observer" in r.getMessage() for r in caplog.records)
 
 
@@ -493,18 +484,18 @@ class CountingProtocol(EnvelopeProtocol):
 def test_a_publish_is_encoded_once_whatever_the_number_of_subscribers() -> None:
     protocol = CountingProtocol()
     room = Room(protocol=protocol)
-    with TestClient(room.app) as client:
-        sockets = [client.websocket_connect("/ws").__enter__() for _ in range(8)]
+    with HubClient(room.app) as client:
+        sockets = [client.connect("/ws").__enter__() for _ in range(8)]
         try:
             for ws in sockets:
-                join(ws)
-            send(sockets[0], "room:1", "say", "once")
+                ws.join("room:1")
+            sockets[0].send("room:1", "say", "once")
             for ws in sockets:
-                expect(ws, "room:1", "said", "once")
+                ws.expect("room:1", "said", "once")
             assert protocol.broadcasts == 1
-            client.post("/notify/room:1", json="twice")
+            client.http.post("/notify/room:1", json="twice")
             for ws in sockets:
-                expect(ws, "room:1", "notice", "twice")
+                ws.expect("room:1", "notice", "twice")
             assert protocol.broadcasts == 2
         finally:
             for ws in sockets:
@@ -515,17 +506,17 @@ def test_frames_to_one_socket_leave_in_production_order(room: Room) -> None:
     """Direct replies and emits interleaved with publishes arrive exactly as produced."""
     n = 60
     with (
-        TestClient(room.app) as client,
-        client.websocket_connect("/ws") as sender,
-        client.websocket_connect("/ws") as other,
+        HubClient(room.app) as client,
+        client.connect("/ws") as sender,
+        client.connect("/ws") as other,
     ):
-        join(sender)
-        join(other)
-        send(sender, "room:1", "mixed", n)
+        sender.join("room:1")
+        other.join("room:1")
+        sender.send("room:1", "mixed", n)
         got = [json.loads(sender.receive_text()) for _ in range(3 * n)]
         assert [(m["event"], m["payload"]) for m in got] == [
             (event, i) for i in range(n) for event in ("r", "p", "e")
         ]
         assert [json.loads(other.receive_text())["payload"] for _ in range(n)] == list(range(n))
-        probe(sender)
-        probe(other)
+        sender.assert_nothing_pending()
+        other.assert_nothing_pending()

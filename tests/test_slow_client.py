@@ -25,10 +25,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from websockets.asyncio.client import ClientConnection, connect
 
 from sockethub import HubLimits, ISocket, SocketHub
 from sockethub.outbox import Outbox, OverflowPolicy
+from sockethub.testing.served import ServedTestSocket, connect_served
 
 from .rawws import RawClient
 from .support import uvicorn_thread
@@ -95,21 +95,18 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def readers(port: int, n: int) -> AsyncIterator[list[ClientConnection]]:
+async def readers(port: int, n: int) -> AsyncIterator[list[ServedTestSocket]]:
     async with contextlib.AsyncExitStack() as stack:
         clients = []
         for k in range(n):
-            ws = await stack.enter_async_context(
-                connect(
-                    f"ws://127.0.0.1:{port}/ws?name=fast{k}",
-                    compression=None,
-                    max_size=None,
-                    proxy=None,
-                )
+            ws = await connect_served(
+                f"ws://127.0.0.1:{port}/ws?name=fast{k}",
+                compression=None,
+                max_size=None,
+                proxy=None,
             )
-            await ws.send(JOIN)
-            assert json.loads(await ws.recv())["payload"]["status"] == "ok"
-            clients.append(ws)
+            clients.append(await stack.enter_async_context(ws))
+            await ws.join("room:1")
         yield clients
 
 
@@ -122,14 +119,14 @@ def stalled_client(port: int) -> RawClient:
     return raw  # from here on, nobody reads it
 
 
-async def receive_round(ws: ClientConnection, start: int) -> None:
+async def receive_round(ws: ServedTestSocket, start: int) -> None:
     async with asyncio.timeout(DEADLINE):
         for i in range(start, start + ROUND):
-            message = json.loads(await ws.recv())
+            message = await ws.receive_json()
             assert (message["event"], message["payload"]["i"]) == ("msg", i)
 
 
-async def publish_rounds(http: httpx.AsyncClient, fast: list[ClientConnection], until: str) -> int:
+async def publish_rounds(http: httpx.AsyncClient, fast: list[ServedTestSocket], until: str) -> int:
     """Publish rounds until ``/stats`` shows ``until`` non-zero; every reading client gets
     every round.  Return the number of messages published."""
     for r in range(MAX_ROUNDS):

@@ -17,30 +17,7 @@ from typing import Any
 import pytest
 
 from sockethub.bus import PubSubMessage, SocketBus
-from tests.bus.support import eventually
-
-
-class Recorder:
-    """A subscriber that records ``(topic, event, payload)`` of what it receives."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[str, str, Any]] = []
-
-    def __call__(self, message: PubSubMessage) -> None:
-        self.got.append((message.topic, message.event, message.payload))
-
-    @property
-    def payloads(self) -> list[Any]:
-        return [payload for _, _, payload in self.got]
-
-
-async def barrier(bus: SocketBus, topic: str, *witnesses: Recorder) -> None:
-    """Publish a marker to ``topic`` and wait until every witness has received it."""
-    await bus.publish(topic, "barrier", "B")
-    await eventually(
-        lambda: all(w.got and w.got[-1] == (topic, "barrier", "B") for w in witnesses),
-        what="the barrier message",
-    )
+from tests.bus.support import Recorder, barrier, eventually
 
 
 async def test_message_carries_topic_event_payload(bus: SocketBus) -> None:

@@ -16,13 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient, WebSocketTestSession
 
 from sockethub import EncodeError, ISocket, SocketHub
 from sockethub.bus import InMemorySocketBus, SocketBus
+from sockethub.testing import HubClient, TestSocket
 from tests.bus.support import eventually
 from tests.codecs import CODECS, make
-from tests.hub.helpers import app_for, probe
+from tests.hub.helpers import app_for
 from tests.redis_server import RedisServer
 
 BUSES = ["memory", "redis"]
@@ -70,19 +70,19 @@ def build(bus: SocketBus, codec: str) -> SocketHub:
 
 
 @pytest.fixture(params=[(b, c) for b in BUSES for c in ("json", "orjson")], ids="-".join)
-def served(request: pytest.FixtureRequest) -> Iterator[tuple[SocketHub, TestClient]]:
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[SocketHub, HubClient]]:
     bus_kind, codec = request.param
     hub = build(make_bus(bus_kind, request), codec)
-    with TestClient(app_for(hub)) as client:
+    with HubClient(app_for(hub)) as client:
         yield hub, client
 
 
-def join(ws: WebSocketTestSession, topic: str) -> None:
+def join(ws: TestSocket, topic: str) -> None:
     ws.send_text(json.dumps({"topic": topic, "event": "join", "ref": "j"}))
     assert json.loads(ws.receive_text())["payload"]["status"] == "ok"
 
 
-def ask(ws: WebSocketTestSession, topic: str, value: Any) -> Any:
+def ask(ws: TestSocket, topic: str, value: Any) -> Any:
     ws.send_text(
         json.dumps(
             {
@@ -99,40 +99,40 @@ def ask(ws: WebSocketTestSession, topic: str, value: Any) -> Any:
 
 
 def test_hub_publish_refuses_with_nobody_subscribed(
-    served: tuple[SocketHub, TestClient],
+    served: tuple[SocketHub, HubClient],
 ) -> None:
     hub, client = served
     with pytest.raises(EncodeError) as caught:
-        client.portal.call(hub.publish, "room:nobody", "said", UNSENDABLE)
+        client.call(hub.publish, "room:nobody", "said", UNSENDABLE)
     assert str(caught.value) == refusal("room:nobody", "said")
     assert isinstance(caught.value, TypeError)
 
 
 def test_hub_publish_refuses_with_subscribers_and_reaches_nobody(
-    served: tuple[SocketHub, TestClient],
+    served: tuple[SocketHub, HubClient],
 ) -> None:
     hub, client = served
-    with client.websocket_connect("/ws") as ws:
+    with client.connect("/ws") as ws:
         join(ws, "room:1")
         with pytest.raises(EncodeError) as caught:
-            client.portal.call(hub.publish, "room:1", "said", UNSENDABLE)
+            client.call(hub.publish, "room:1", "said", UNSENDABLE)
         assert str(caught.value) == refusal("room:1", "said")
-        client.portal.call(hub.publish, "room:1", "said", "next")
+        client.call(hub.publish, "room:1", "said", "next")
         assert json.loads(ws.receive_text()) == {
             "topic": "room:1",
             "event": "said",
             "payload": "next",
         }
-        probe(ws)
+        ws.assert_nothing_pending()
         assert hub.bus.topics() == {"room:1": 1}
 
 
 def test_sock_publish_refuses_alike_subscribed_or_not(
-    served: tuple[SocketHub, TestClient],
+    served: tuple[SocketHub, HubClient],
 ) -> None:
     hub, client = served
     expected = {"raised": "EncodeError", "type_error": True}
-    with client.websocket_connect("/ws") as sender, client.websocket_connect("/ws") as other:
+    with client.connect("/ws") as sender, client.connect("/ws") as other:
         join(sender, "room:me")
         join(other, "room:1")
         assert ask(sender, "room:nobody", "unsendable") == {
@@ -149,22 +149,22 @@ def test_sock_publish_refuses_alike_subscribed_or_not(
         }
         assert ask(sender, "room:1", "after") == {"raised": None}
         assert json.loads(other.receive_text())["payload"] == "after"
-        probe(other)
-        probe(sender)
+        other.assert_nothing_pending()
+        sender.assert_nothing_pending()
         assert hub.bus.topics() == {"room:me": 1, "room:1": 1}
 
 
 def test_a_datetime_payload_is_converted_on_every_bus(
-    served: tuple[SocketHub, TestClient],
+    served: tuple[SocketHub, HubClient],
 ) -> None:
     hub, client = served
     moment = datetime.datetime(2025, 3, 1, 9, 30, tzinfo=datetime.UTC)
-    with client.websocket_connect("/ws") as ws, client.websocket_connect("/ws?vsn=2.0.0") as px:
+    with client.connect("/ws") as ws, client.connect("/ws?vsn=2.0.0") as px:
         join(ws, "room:1")
         px.send_text('["1","1","room:1","phx_join",{}]')
         assert json.loads(px.receive_text())[4]["status"] == "ok"
-        client.portal.call(hub.publish, "room:nobody", "said", {"at": moment})  # no error
-        client.portal.call(hub.publish, "room:1", "said", {"at": moment})
+        client.call(hub.publish, "room:nobody", "said", {"at": moment})  # no error
+        client.call(hub.publish, "room:1", "said", {"at": moment})
         assert ws.receive_text() == (
             '{"topic":"room:1","event":"said","payload":{"at":"2025-03-01T09:30:00+00:00"}}'
         )
@@ -238,12 +238,12 @@ async def test_what_crosses_redis_comes_back_exactly_with_either_codec(
 
 
 def test_an_unsendable_publish_left_uncaught_is_a_callback_error(
-    served: tuple[SocketHub, TestClient],
+    served: tuple[SocketHub, HubClient],
 ) -> None:
     """The client gets the generic error frame and keeps its connection and its join."""
     hub, client = served
     errors = hub.stats.callback_errors
-    with client.websocket_connect("/ws") as ws:
+    with client.connect("/ws") as ws:
         join(ws, "room:me")
         ws.send_text('{"topic":"room:me","event":"publish_uncaught","ref":"u"}')
         assert json.loads(ws.receive_text()) == {
@@ -252,7 +252,7 @@ def test_an_unsendable_publish_left_uncaught_is_a_callback_error(
             "ref": "u",
         }
         assert ask(ws, "room:else", "still here") == {"raised": None}
-        client.portal.call(hub.publish, "room:me", "said", "still joined")
+        client.call(hub.publish, "room:me", "said", "still joined")
         assert json.loads(ws.receive_text())["payload"] == "still joined"
-        probe(ws)
+        ws.assert_nothing_pending()
     assert hub.stats.callback_errors == errors + 1

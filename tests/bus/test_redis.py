@@ -17,19 +17,11 @@ from redis.asyncio import Redis
 from sockethub import EncodeError
 from sockethub.bus import PubSubMessage
 from sockethub.bus.redis import BusUnavailable, RedisBusHealth, RedisSocketBus
-from tests.bus.support import eventually
+from tests.bus.support import Recorder, barrier, eventually
 from tests.codecs import CODECS, make
 from tests.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.redis
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.got: list[Any] = []
-
-    def __call__(self, message: PubSubMessage) -> None:
-        self.got.append(message.payload)
 
 
 @pytest.fixture
@@ -77,11 +69,6 @@ async def wait_numsub(client: Redis, channel: str, expected: int) -> None:
         await asyncio.wait_for(poll(), 10)
     except TimeoutError:
         pytest.fail(f"NUMSUB {channel!r} stayed {counts[-1:]} instead of {expected}")
-
-
-async def barrier(bus: RedisSocketBus, topic: str, *witnesses: Recorder) -> None:
-    await bus.publish(topic, "barrier", "B")
-    await eventually(lambda: all(w.got and w.got[-1] == "B" for w in witnesses), what="barrier")
 
 
 # -- subscriptions towards Redis ---------------------------------------------------------
@@ -145,13 +132,13 @@ async def test_channel_is_prefix_plus_topic_and_prefixes_isolate(
     await app_a.publish("room", "e", "for a")
     await barrier(app_b, "room", rec_b)
     await barrier(app_a, "room", rec_a)
-    assert rec_a.got == ["for a", "B"]
-    assert rec_b.got == ["B"]
+    assert rec_a.payloads == ["for a", "B"]
+    assert rec_b.payloads == ["B"]
 
     # The wire format is documented: another producer can publish to a topic too.
     await admin.publish(prefix + "a:room", '{"e":"ext","p":{"from":"outside"}}')
-    await eventually(lambda: len(rec_a.got) == 3, what="the external message")
-    assert rec_a.got[-1] == {"from": "outside"}
+    await eventually(lambda: len(rec_a.payloads) == 3, what="the external message")
+    assert rec_a.payloads[-1] == {"from": "outside"}
 
 
 async def test_two_processes_both_receive_exactly_once(
@@ -165,7 +152,7 @@ async def test_two_processes_both_receive_exactly_once(
     for i in range(20):
         await (proc_a if i % 2 else proc_b).publish("room", "e", i)
     await barrier(proc_a, "room", on_a, on_b)
-    assert on_a.got == on_b.got == [*range(20), "B"]
+    assert on_a.payloads == on_b.payloads == [*range(20), "B"]
 
 
 async def test_exclude_applies_only_in_the_publishing_process(
@@ -182,10 +169,10 @@ async def test_exclude_applies_only_in_the_publishing_process(
 
     await proc_a.publish("room", "e", "hello", exclude=sender)
     await barrier(proc_a, "room", neighbour, remote)
-    assert neighbour.got == ["hello", "B"]
-    assert remote.got == ["hello", "B"]
+    assert neighbour.payloads == ["hello", "B"]
+    assert remote.payloads == ["hello", "B"]
     # sender got "hello" once (through proc_b) and the barrier twice (once per process).
-    assert sorted(map(str, sender.got)) == ["B", "B", "hello"]
+    assert sorted(map(str, sender.payloads)) == ["B", "B", "hello"]
     assert proc_a._excludes == {}  # the remembered exclusion was consumed
 
 
@@ -202,7 +189,7 @@ async def test_non_json_payload_raises_type_error_and_publishes_nothing(
     with pytest.raises(TypeError, match="not JSON-serialisable"):
         await bus.publish("room", "e", circular, exclude=rec)
     await barrier(bus, "room", rec)
-    assert rec.got == ["B"]
+    assert rec.payloads == ["B"]
     assert bus._excludes == {}
 
 
@@ -213,8 +200,8 @@ async def test_json_round_trip_is_what_subscribers_get(
     rec = Recorder()
     await bus.subscribe("room", rec)
     await bus.publish("room", "e", {"tuple": (1, 2), 3: "int key"})
-    await eventually(lambda: rec.got, what="message")
-    assert rec.got == [{"tuple": [1, 2], "3": "int key"}]
+    await eventually(lambda: rec.payloads, what="message")
+    assert rec.payloads == [{"tuple": [1, 2], "3": "int key"}]
 
 
 JUNK = [
@@ -246,7 +233,7 @@ async def test_malformed_messages_on_the_channel_are_dropped_and_subscriptions_k
             await admin.publish(prefix + "room", junk)
         await admin.publish(prefix + "room", b'{"e":"say","p":"\\ud83d\\ude00 ok"}')
         await barrier(bus, "room", rec)
-    assert rec.got == ["\U0001f600 ok", "B"]  # a surrogate *pair* is one character
+    assert rec.payloads == ["\U0001f600 ok", "B"]  # a surrogate *pair* is one character
     assert bus.healthy
     assert bus.reconnects == 0
     assert await numsub(admin, prefix + "room") == 1
@@ -265,7 +252,7 @@ async def test_payloads_that_are_not_strict_json_are_refused_before_publishing(
     with pytest.raises(EncodeError, match="not JSON-serialisable"):
         await bus.publish("room", "e", payload)
     await barrier(bus, "room", rec)
-    assert rec.got == ["B"]
+    assert rec.payloads == ["B"]
 
 
 async def test_a_burst_of_publishes_queues_on_a_bounded_pool(
@@ -276,8 +263,8 @@ async def test_a_burst_of_publishes_queues_on_a_bounded_pool(
     rec = Recorder()
     await bus.subscribe("room", rec)
     await asyncio.gather(*(bus.publish("room", "e", n) for n in range(1_000)))
-    await eventually(lambda: len(rec.got) == 1_000, what="1,000 messages", timeout=20)
-    assert sorted(rec.got) == list(range(1_000))
+    await eventually(lambda: len(rec.payloads) == 1_000, what="1,000 messages", timeout=20)
+    assert sorted(rec.payloads) == list(range(1_000))
     # 8 for publishing, 1 for the subscription: not one connection per publish.
     assert await connected_clients(admin) - before <= 9
 
@@ -318,7 +305,7 @@ async def test_subscribing_from_inside_a_callback_does_not_deadlock(
     await eventually(lambda: bus.subscriber_count("side") == 1, what="the inner subscribe")
     await eventually(lambda: bool(bus._confirm) is False, what="its confirmation")
     await bus.publish("side", "e", "reached")
-    await eventually(lambda: late.got == ["reached"], what="the side message")
+    await eventually(lambda: late.payloads == ["reached"], what="the side message")
 
 
 # -- lifecycle ----------------------------------------------------------------------------
@@ -444,9 +431,11 @@ async def test_redis_killed_then_restarted(redis_server: RedisServer, make_bus: 
         await admin.aclose()
     await bus.publish("room", "e", "after")
     await bus.publish("late", "e", "late one")
-    await eventually(lambda: local.got[-1:] == remote.got[-1:] == ["after"], what="resumed")
-    assert local.got == remote.got == ["B", "after"]  # at-most-once: nothing replayed
-    await eventually(lambda: late.got == ["late one"], what="the topic subscribed while down")
+    await eventually(
+        lambda: local.payloads[-1:] == remote.payloads[-1:] == ["after"], what="resumed"
+    )
+    assert local.payloads == remote.payloads == ["B", "after"]  # at-most-once: nothing replayed
+    await eventually(lambda: late.payloads == ["late one"], what="the topic subscribed while down")
 
 
 async def test_start_while_redis_is_down_then_it_comes_up(
@@ -465,7 +454,7 @@ async def test_start_while_redis_is_down_then_it_comes_up(
         server.start()
         await eventually(lambda: bus.healthy, what="the bus to connect")
         await barrier(bus, "room", rec)
-        assert rec.got == ["B"]
+        assert rec.payloads == ["B"]
     finally:
         server.close()
 
@@ -542,7 +531,7 @@ async def test_listener_crash_is_logged_and_restarted(
             await eventually(lambda: bus.reconnects >= 1 and bus.healthy, what="restart")
         assert any(r.exc_info for r in caplog.records)  # logged with its traceback
         await barrier(bus, "room", rec)
-        assert rec.got == ["B"]
+        assert rec.payloads == ["B"]
     finally:
         await bus.close()
     current = asyncio.current_task()
@@ -589,7 +578,7 @@ async def test_a_message_error_in_a_subscriber_does_not_hurt_the_listener(
     await bus.subscribe("room", rec)
     await bus.publish("room", "e", "unencodable")
     await bus.publish("room", "e", "fine")
-    await eventually(lambda: rec.got[-1:] == ["fine"], what="the next message")
+    await eventually(lambda: rec.payloads[-1:] == ["fine"], what="the next message")
     assert bus.healthy
     assert bus.reconnects == 0
     assert bus.subscriber_count("room") == 2  # nobody was dropped

@@ -10,7 +10,6 @@ processes report a healthy bus again, delivery resumes in both directions.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -18,34 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 
+from sockethub.testing.served import ServedTestSocket, connect_served
 from tests.redis_server import RedisServer
 from tests.support import uvicorn_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
 TOPIC = "room:42"
-
-
-async def recv(ws: ClientConnection) -> dict[str, Any]:
-    """The next frame as JSON; fails the test if none arrives within 10 s."""
-    try:
-        frame = await asyncio.wait_for(ws.recv(), 10)
-    except TimeoutError:
-        pytest.fail("no frame within 10 s")
-    decoded: dict[str, Any] = json.loads(frame)
-    return decoded
-
-
-async def request(ws: ClientConnection, event: str, payload: Any, ref: str) -> dict[str, Any]:
-    """Send a frame with a ``ref`` and return its reply (or error) frame.
-
-    Broadcasts that arrive first are not expected here: callers use it before anything
-    is published to the client, or read the broadcast themselves with :func:`recv`.
-    """
-    await ws.send(json.dumps({"topic": TOPIC, "event": event, "payload": payload, "ref": ref}))
-    return await recv(ws)
 
 
 async def healthy(client: httpx.AsyncClient, port: int) -> bool:
@@ -82,23 +61,18 @@ async def test_two_processes_share_a_topic_and_survive_a_redis_restart(
         assert len(pids) == 2  # really two processes
 
         async with AsyncExitStack() as stack:
-            clients: dict[str, ClientConnection] = {}
+            clients: dict[str, ServedTestSocket] = {}
             for name, port in [("a1", port_a), ("a2", port_a), ("b1", port_b), ("b2", port_b)]:
-                ws = await stack.enter_async_context(connect(f"ws://127.0.0.1:{port}/ws"))
-                reply = await request(ws, "join", None, f"join-{name}")
-                assert reply["payload"]["status"] == "ok", reply
-                clients[name] = ws
+                ws = await connect_served(f"ws://127.0.0.1:{port}/ws")
+                clients[name] = await stack.enter_async_context(ws)
+                await ws.join(TOPIC)
 
             async def everyone_receives(sender: str, payload: Any) -> None:
                 """``sender`` says ``payload``; each client gets it once, nothing else."""
                 ws = clients[sender]
-                await ws.send(json.dumps({"topic": TOPIC, "event": "say", "payload": payload}))
-                for name, client in clients.items():
-                    frame = await recv(client)
-                    assert frame == {"topic": TOPIC, "event": "broadcast", "payload": payload}, (
-                        name,
-                        frame,
-                    )
+                await ws.send(TOPIC, "say", payload)
+                for client in clients.values():
+                    await client.expect(TOPIC, "broadcast", payload)
 
             # A client on A publishes: A's and B's clients each receive it once.  The
             # next message proves there was no duplicate (order per topic is global).
@@ -108,19 +82,16 @@ async def test_two_processes_share_a_topic_and_survive_a_redis_restart(
 
             # exclude_self across processes: everyone but the sender, then a barrier
             # message shows the sender's next frame is not its own.
-            await clients["b1"].send(
-                json.dumps({"topic": TOPIC, "event": "say_to_others", "payload": "not b1"})
-            )
+            await clients["b1"].send(TOPIC, "say_to_others", "not b1")
             for name in ("a1", "a2", "b2"):
-                frame = await recv(clients[name])
-                assert frame["payload"] == "not b1", (name, frame)
+                await clients[name].expect(TOPIC, "broadcast", "not b1")
             await everyone_receives("a1", {"n": "barrier"})
 
             # Redis goes away.  Clients stay connected; publishing fails to the caller.
             redis_server.kill()
-            error = await request(clients["a2"], "say", {"n": "lost"}, "during-outage")
-            assert error.get("code") == 4503, error  # the hub surfaced BusUnavailable
-            assert error.get("ref") == "during-outage"
+            error = await clients["a2"].request(TOPIC, "say", {"n": "lost"})
+            # the hub surfaced BusUnavailable, as an error frame carrying the ref
+            assert (error.status, error.response["code"]) == ("error", 4503), error
             health = await http.get(f"http://127.0.0.1:{port_a}/health")
             assert health.status_code == 503
             assert health.json()["healthy"] is False

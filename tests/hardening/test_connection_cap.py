@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient, WebSocketDenialResponse
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from sockethub import HubLimits, SocketHub
+from sockethub.testing import ConnectRefused, HubClient
+from sockethub.testing.served import connect_served
 from tests.support import uvicorn_thread
 
 
@@ -20,16 +19,14 @@ def capped(n: int) -> tuple[Starlette, SocketHub]:
 
 def test_a_connection_beyond_the_cap_is_refused_and_a_freed_place_is_reused() -> None:
     app, hub = capped(2)
-    with TestClient(app) as client:
-        with client.websocket_connect("/ws"), client.websocket_connect("/ws") as b:
-            with pytest.raises(WebSocketDenialResponse) as refused:
-                with client.websocket_connect("/ws"):
-                    pass
-            assert refused.value.status_code == 503
-            assert refused.value.text == "Too many connections"
-            b.send_json({"topic": "room", "event": "join", "ref": "1"})
-            assert b.receive_json()["payload"]["status"] == "ok"  # the held ones go on
-        with client.websocket_connect("/ws"), client.websocket_connect("/ws"):
+    with HubClient(app) as client:
+        with client.connect("/ws"), client.connect("/ws") as b:
+            with pytest.raises(ConnectRefused) as refused:
+                client.connect("/ws")
+            assert refused.value.status == 503
+            assert refused.value.reason == "Too many connections"
+            b.join("room")  # the held ones go on
+        with client.connect("/ws"), client.connect("/ws"):
             pass  # both places were given back
     assert hub.stats.refused == 1
     assert hub.held == 0
@@ -38,11 +35,10 @@ def test_a_connection_beyond_the_cap_is_refused_and_a_freed_place_is_reused() ->
 async def test_over_real_uvicorn_the_refusal_is_http_503() -> None:
     app, hub = capped(1)
     with uvicorn_thread(app) as port:
-        async with connect(f"ws://127.0.0.1:{port}/ws"):
-            with pytest.raises(InvalidStatus) as refused:
-                async with connect(f"ws://127.0.0.1:{port}/ws"):
-                    pass
-            assert refused.value.response.status_code == 503
+        async with await connect_served(f"ws://127.0.0.1:{port}/ws"):
+            with pytest.raises(ConnectRefused) as refused:
+                await connect_served(f"ws://127.0.0.1:{port}/ws")
+            assert refused.value.status == 503
     assert hub.stats.refused == 1
 
 

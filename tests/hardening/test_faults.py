@@ -10,24 +10,19 @@ from typing import Any
 
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 from websockets.asyncio.client import connect
 
 from sockethub import EncodeError, HubLimits, ISocket, SocketHub
+from sockethub.testing import HubClient
 from tests.hardening.app import build
 from tests.rawws import RawClient
 from tests.support import uvicorn_thread
 
 
-def join(ws: Any, topic: str) -> None:
-    ws.send_json({"topic": topic, "event": "join", "ref": "j"})
-    assert ws.receive_json()["payload"]["status"] == "ok"
-
-
 def test_a_hanging_callback_times_out_and_the_connection_goes_on() -> None:
     app, _, limited, _ = build()
-    with TestClient(app) as client, client.websocket_connect("/ws/limited") as ws:
-        join(ws, "room:1")
+    with HubClient(app) as client, client.connect("/ws/limited") as ws:
+        ws.join("room:1")
         ws.send_json({"topic": "room:1", "event": "hang", "ref": "h"})
         assert ws.receive_json() == {"code": 4500, "reason": "Internal error", "ref": "h"}
         ws.send_json({"topic": "room:1", "event": "echo", "payload": 2, "ref": "e"})
@@ -49,8 +44,8 @@ def test_a_cancelled_callback_is_a_callback_failure_not_a_dead_connection() -> N
     async def echo(payload: Any, sock: ISocket) -> Any:
         return payload
 
-    with TestClient(Starlette(routes=[hub])) as client, client.websocket_connect("/ws") as ws:
-        join(ws, "room")
+    with HubClient(Starlette(routes=[hub])) as client, client.connect("/ws") as ws:
+        ws.join("room")
         ws.send_json({"topic": "room", "event": "cancel"})
         assert ws.receive_json() == {"code": 4500, "reason": "Internal error"}
         ws.send_json({"topic": "room", "event": "echo", "payload": "still", "ref": "1"})
@@ -63,9 +58,9 @@ def test_a_raising_bus_subscriber_is_dropped_and_sockets_still_receive() -> None
     async def broken(message: Any) -> None:
         raise OSError("subscriber down")
 
-    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
-        join(ws, "room:1")
-        client.portal.call(hub.bus.subscribe, "room:1", broken)  # type: ignore[union-attr]
+    with HubClient(app) as client, client.connect("/ws") as ws:
+        ws.join("room:1")
+        client.call(hub.bus.subscribe, "room:1", broken)  # type: ignore[union-attr]
         for i in range(3):
             ws.send_json({"topic": "room:1", "event": "say", "payload": i})
             assert ws.receive_json() == {"topic": "room:1", "event": "said", "payload": i}
@@ -80,10 +75,10 @@ def test_an_unencodable_payload_fails_the_publisher_not_the_subscribers() -> Non
     async def bad(payload: Any, sock: ISocket) -> None:
         await sock.publish({"not json": {1, 2}})
 
-    with TestClient(Starlette(routes=[hub])) as client:
-        with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
-            join(a, "room")
-            join(b, "room")
+    with HubClient(Starlette(routes=[hub])) as client:
+        with client.connect("/ws") as a, client.connect("/ws") as b:
+            a.join("room")
+            b.join("room")
             a.send_json({"topic": "room", "event": "bad", "ref": "x"})
             assert a.receive_json() == {"code": 4500, "reason": "Internal error", "ref": "x"}
             assert hub.bus.subscriber_count("room") == 2  # type: ignore[attr-defined]
@@ -165,10 +160,10 @@ def test_server_side_publishes_that_are_not_strict_json_raise_and_reach_nobody(
     payload: Any,
 ) -> None:
     app, hub, _, _ = build()
-    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
-        join(ws, "room:1")
+    with HubClient(app) as client, client.connect("/ws") as ws:
+        ws.join("room:1")
         with pytest.raises(EncodeError):
-            client.portal.call(hub.publish, "room:1", "said", payload)
-        client.portal.call(hub.publish, "room:1", "said", "next")
+            client.call(hub.publish, "room:1", "said", payload)
+        client.call(hub.publish, "room:1", "said", "next")
         assert ws.receive_json() == {"topic": "room:1", "event": "said", "payload": "next"}
         assert hub.bus.subscriber_count("room:1") == 1  # type: ignore[attr-defined]

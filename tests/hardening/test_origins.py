@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from starlette.applications import Starlette
-from starlette.testclient import TestClient, WebSocketDenialResponse
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from sockethub import ISocket, SocketHub, WebSocketRoute
+from sockethub.testing import ConnectRefused, HubClient
+from sockethub.testing.served import connect_served
 from tests.support import uvicorn_thread
 
 AppWith = Callable[..., tuple[Starlette, list[str]]]
@@ -52,8 +51,8 @@ def app_with(request: pytest.FixtureRequest) -> AppWith:
 def test_off_by_default_any_origin_connects(app_with: AppWith) -> None:
     app, connected = app_with()
     with (
-        TestClient(app) as client,
-        client.websocket_connect("/ws", headers={"origin": "https://evil.example"}),
+        HubClient(app) as client,
+        client.connect("/ws", headers={"origin": "https://evil.example"}),
     ):
         pass
     assert connected == ["https://evil.example"]
@@ -64,7 +63,7 @@ def test_off_by_default_any_origin_connects(app_with: AppWith) -> None:
 )
 def test_listed_origins_connect(app_with: AppWith, origin: str) -> None:
     app, connected = app_with(allowed_origins=["https://chat.example.com"])
-    with TestClient(app) as client, client.websocket_connect("/ws", headers={"origin": origin}):
+    with HubClient(app) as client, client.connect("/ws", headers={"origin": origin}):
         pass
     assert connected == [origin]
 
@@ -80,35 +79,33 @@ def test_listed_origins_connect(app_with: AppWith, origin: str) -> None:
 )
 def test_unlisted_origins_are_refused_before_on_connect(app_with: AppWith, origin: str) -> None:
     app, connected = app_with(allowed_origins=["https://chat.example.com"])
-    with TestClient(app) as client:
-        with pytest.raises(WebSocketDenialResponse) as denied:
-            with client.websocket_connect("/ws", headers={"origin": origin}):
-                pass
-        assert denied.value.status_code == 403
-        assert denied.value.text == "Origin not allowed"
+    with HubClient(app) as client:
+        with pytest.raises(ConnectRefused) as denied:
+            client.connect("/ws", headers={"origin": origin})
+        assert denied.value.status == 403
+        assert denied.value.reason == "Origin not allowed"
     assert connected == []
 
 
 def test_clients_without_origin_are_admitted_unless_told_otherwise(app_with: AppWith) -> None:
     app, connected = app_with(allowed_origins=["https://chat.example.com"])
-    with TestClient(app) as client, client.websocket_connect("/ws"):
+    with HubClient(app) as client, client.connect("/ws"):
         pass
     assert connected == ["<none>"]
     strict, strict_connected = app_with(
         allowed_origins=["https://chat.example.com"], allow_missing_origin=False
     )
-    with TestClient(strict) as client:
-        with pytest.raises(WebSocketDenialResponse):
-            with client.websocket_connect("/ws"):
-                pass
+    with HubClient(strict) as client:
+        with pytest.raises(ConnectRefused):
+            client.connect("/ws")
     assert strict_connected == []
 
 
 def test_star_allows_any_origin(app_with: AppWith) -> None:
     app, connected = app_with(allowed_origins=["*"])
     with (
-        TestClient(app) as client,
-        client.websocket_connect("/ws", headers={"origin": "https://x.example"}),
+        HubClient(app) as client,
+        client.connect("/ws", headers={"origin": "https://x.example"}),
     ):
         pass
     assert connected == ["https://x.example"]
@@ -124,11 +121,11 @@ def test_a_string_instead_of_a_list_is_refused() -> None:
 async def test_refused_origin_over_real_uvicorn_is_http_403(app_with: AppWith) -> None:
     app, connected = app_with(allowed_origins=["https://chat.example.com"])
     with uvicorn_thread(app) as port:
-        with pytest.raises(InvalidStatus) as refused:
-            async with connect(f"ws://127.0.0.1:{port}/ws", origin="https://evil.example"):  # type: ignore[arg-type]
-                pass
-        assert refused.value.response.status_code == 403
-        async with connect(f"ws://127.0.0.1:{port}/ws", origin="https://chat.example.com"):  # type: ignore[arg-type]
+        url = f"ws://127.0.0.1:{port}/ws"
+        with pytest.raises(ConnectRefused) as refused:
+            await connect_served(url, headers={"origin": "https://evil.example"})
+        assert refused.value.status == 403
+        async with await connect_served(url, headers={"origin": "https://chat.example.com"}):
             pass
     assert connected == ["https://chat.example.com"]
 
@@ -146,12 +143,11 @@ def test_child_and_merged_routes_keep_the_policy() -> None:
     other = WebSocketRoute("/v2", allowed_origins=["https://chat.example.com"])
     other.endpoint(endpoint)
     parent.merge(other)
-    with TestClient(Starlette(routes=[parent])) as client:
+    with HubClient(Starlette(routes=[parent])) as client:
         for path in ("/ws/v1", "/ws/v2"):
-            with pytest.raises(WebSocketDenialResponse):
-                with client.websocket_connect(path, headers={"origin": "https://evil.example"}):
-                    pass
+            with pytest.raises(ConnectRefused):
+                client.connect(path, headers={"origin": "https://evil.example"})
             headers = {"origin": "https://chat.example.com"}
-            with client.websocket_connect(path, headers=headers):
+            with client.connect(path, headers=headers):
                 pass
     assert reached == ["/ws/v1", "/ws/v2"]

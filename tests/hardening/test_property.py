@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from sockethub import ISocket, SocketHub
+from sockethub.testing import HubClient
 
 TOPICS = ["room:1", "room:2", "lobby", "zzz", "room:"]
 JOINABLE = {"room:1", "room:2", "lobby"}
@@ -111,7 +111,7 @@ def test_random_frames_keep_the_hub_consistent(script: list[tuple[str, Any]]) ->
     app, hub, exits = make_app()
     joined: set[str] = set()
     joins = 0
-    with TestClient(app) as client, client.websocket_connect("/ws") as ws:
+    with HubClient(app) as client, client.connect("/ws") as ws:
         for i, (kind, frame) in enumerate(script):
             if kind == "valid":
                 ref = str(i)

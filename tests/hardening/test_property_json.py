@@ -23,12 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
-from starlette.testclient import WebSocketTestSession as Session
 
+from sockethub.testing import HubClient
 from tests.codecs import CODECS, make
 from tests.hardening.app import build
-from tests.support import strict_json
 
 # -- the texts ---------------------------------------------------------------------------
 
@@ -137,19 +135,15 @@ class Phoenix:
 Protocol = type[Envelope] | type[Phoenix]
 
 
-def recv(ws: Session) -> Any:
-    return strict_json(ws.receive_text())
-
-
 def check(app: Starlette, protocol: Protocol, text: str, ok: bool) -> None:
-    with TestClient(app) as client:
+    with HubClient(app) as client:
         with (
-            client.websocket_connect(protocol.path) as sender,
-            client.websocket_connect(protocol.path) as neighbour,
+            client.connect(protocol.path) as sender,
+            client.connect(protocol.path) as neighbour,
         ):
             for ws in (sender, neighbour):
                 ws.send_text(protocol.frame("room:p", "join", "{}", "j"))
-                assert protocol.reply(recv(ws))[0] == "ok"
+                assert protocol.reply(ws.receive_json())[0] == "ok"
 
             def send(event: str, payload: str, ref: str | None, topic: str = "room:p") -> None:
                 sender.send_text(protocol.frame(topic, event, payload, ref))
@@ -157,7 +151,7 @@ def check(app: Starlette, protocol: Protocol, text: str, ok: bool) -> None:
             expected = json.loads(text) if ok else None
             # push with a ref: the callback's return value is the reply
             send("echo", text, "e")
-            status, response = protocol.reply(recv(sender))
+            status, response = protocol.reply(sender.receive_json())
             if ok:
                 assert (status, response) == (
                     "ok",
@@ -168,14 +162,14 @@ def check(app: Starlette, protocol: Protocol, text: str, ok: bool) -> None:
             # publish: both subscribers get it, or the sender gets 4400 and nobody gets it
             send("say", text, None)
             if not ok:
-                assert protocol.reply(recv(sender)) == ("refused", 4400)
+                assert protocol.reply(sender.receive_json()) == ("refused", 4400)
             send("say", '"end"', None)
             want = [("said", expected), ("said", "end")] if ok else [("said", "end")]
             for ws in (neighbour, sender):
-                assert [protocol.broadcast(recv(ws)) for _ in want] == want
+                assert [protocol.broadcast(ws.receive_json()) for _ in want] == want
             # join another topic with the text as payload
             send("join", text, "k", topic="room:q")
-            status, _ = protocol.reply(recv(sender))
+            status, _ = protocol.reply(sender.receive_json())
             assert status == ("ok" if ok else "refused")
 
 

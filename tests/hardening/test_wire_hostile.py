@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from sockethub import SocketHub
+from sockethub.testing import Disconnected
+from sockethub.testing.served import ServedTestSocket, connect_served
 from tests.bus.support import eventually
 from tests.codecs import make
 from tests.hardening.app import APP_CLOSE_CODE, build
-from tests.support import strict_json, uvicorn_process, uvicorn_thread
+from tests.support import uvicorn_process, uvicorn_thread
 
 pytestmark = [
     pytest.mark.e2e,
@@ -58,30 +58,24 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
         yield Served(port, hub, limited, events)
 
 
-async def recv(ws: ClientConnection) -> Any:
-    return strict_json(await asyncio.wait_for(ws.recv(), 10))
-
-
-async def joined(served: Served, topic: str = "room:v", path: str = "/ws") -> ClientConnection:
-    ws = await connect(f"ws://127.0.0.1:{served.port}{path}", max_size=None)
-    await ws.send(json.dumps({"topic": topic, "event": "join", "ref": "j"}))
-    assert (await recv(ws))["payload"]["status"] == "ok"
+async def joined(served: Served, topic: str = "room:v", path: str = "/ws") -> ServedTestSocket:
+    ws = await connect_served(f"ws://127.0.0.1:{served.port}{path}", max_size=None)
+    await ws.join(topic)
     return ws
 
 
 @pytest.fixture
-async def neighbour(served: Served) -> AsyncIterator[ClientConnection]:
+async def neighbour(served: Served) -> AsyncIterator[ServedTestSocket]:
     ws = await joined(served)
     yield ws
     await ws.close()
 
 
-async def assert_undisturbed(served: Served, ws: ClientConnection) -> None:
+async def assert_undisturbed(served: Served, ws: ServedTestSocket) -> None:
     """The neighbour still gets a reply and a broadcast, and is still subscribed."""
-    await ws.send(json.dumps({"topic": "room:v", "event": "echo", "payload": 1, "ref": "e"}))
-    assert (await recv(ws))["payload"] == {"status": "ok", "response": 1}
-    await ws.send(json.dumps({"topic": "room:v", "event": "say", "payload": "still"}))
-    assert await recv(ws) == {"topic": "room:v", "event": "said", "payload": "still"}
+    assert await ws.push("room:v", "echo", 1) == 1
+    await ws.send("room:v", "say", "still")
+    await ws.expect("room:v", "said", "still")
     assert served.hub.bus.subscriber_count("room:v") >= 1  # type: ignore[attr-defined]
 
 
@@ -102,32 +96,32 @@ UNSENDABLE = [
 
 @pytest.mark.parametrize("frame", UNSENDABLE)
 async def test_input_that_cannot_be_sent_again_is_refused_at_the_door(
-    served: Served, neighbour: ClientConnection, frame: str
+    served: Served, neighbour: ServedTestSocket, frame: str
 ) -> None:
     sender = await joined(served)
     try:
-        await sender.send(frame)
-        assert await recv(sender) == MALFORMED
-        await sender.send(
+        await sender.send_text(frame)
+        assert await sender.receive_json() == MALFORMED
+        await sender.send_text(
             json.dumps({"topic": "room:v", "event": "echo", "payload": 2, "ref": "2"})
         )
-        assert (await recv(sender))["payload"] == {"status": "ok", "response": 2}
+        assert (await sender.receive_json())["payload"] == {"status": "ok", "response": 2}
     finally:
         await sender.close()
     await assert_undisturbed(served, neighbour)
 
 
 async def test_characters_beyond_the_bmp_round_trip(
-    served: Served, neighbour: ClientConnection
+    served: Served, neighbour: ServedTestSocket
 ) -> None:
     text = "\U0001f600 \U00010348 \U000e0041 \ufffd \u2028"
     escaped = '{"topic":"room:v","event":"say","payload":"\\ud83d\\ude00 \\ud800\\udf48"}'
     sender = await joined(served)
     try:
-        await sender.send(json.dumps({"topic": "room:v", "event": "say", "payload": text}))
-        assert (await recv(neighbour))["payload"] == text
-        await sender.send(escaped)  # an escaped surrogate *pair* is one character: fine
-        assert (await recv(neighbour))["payload"] == "\U0001f600 \U00010348"
+        await sender.send_text(json.dumps({"topic": "room:v", "event": "say", "payload": text}))
+        assert (await neighbour.receive_json())["payload"] == text
+        await sender.send_text(escaped)  # an escaped surrogate *pair* is one character: fine
+        assert (await neighbour.receive_json())["payload"] == "\U0001f600 \U00010348"
     finally:
         await sender.close()
     await assert_undisturbed(served, neighbour)
@@ -146,17 +140,17 @@ EXACT = [
 
 @pytest.mark.parametrize("text", EXACT)
 async def test_values_a_fast_parser_would_alter_round_trip_exactly(
-    served: Served, neighbour: ClientConnection, text: str
+    served: Served, neighbour: ServedTestSocket, text: str
 ) -> None:
     expected = json.loads(text)
     sender = await joined(served)
     try:
-        await sender.send(f'{{"topic":"room:v","event":"echo","ref":"x","payload":{text}}}')
-        reply = await recv(sender)
+        await sender.send_text(f'{{"topic":"room:v","event":"echo","ref":"x","payload":{text}}}')
+        reply = await sender.receive_json()
         assert reply["payload"] == {"status": "ok", "response": expected}
         assert repr(reply["payload"]["response"]) == repr(expected)  # int stays int
-        await sender.send(f'{{"topic":"room:v","event":"say","payload":{text}}}')
-        said = await recv(neighbour)
+        await sender.send_text(f'{{"topic":"room:v","event":"say","payload":{text}}}')
+        said = await neighbour.receive_json()
         assert repr(said) == repr({"topic": "room:v", "event": "said", "payload": expected})
     finally:
         await sender.close()
@@ -172,49 +166,48 @@ UNENCODABLE_ANSWERS = [
 
 @pytest.mark.parametrize("message", UNENCODABLE_ANSWERS)
 async def test_an_answer_that_cannot_be_encoded_is_a_callback_error(
-    served: Served, neighbour: ClientConnection, message: dict[str, Any]
+    served: Served, neighbour: ServedTestSocket, message: dict[str, Any]
 ) -> None:
     sender = await joined(served)
     errors = served.hub.stats.callback_errors
     try:
-        await sender.send(json.dumps(message))
-        assert await recv(sender) == {"code": 4500, "reason": "Internal error", "ref": "w"}
-        await sender.send(
+        await sender.send_text(json.dumps(message))
+        assert await sender.receive_json() == {"code": 4500, "reason": "Internal error", "ref": "w"}
+        await sender.send_text(
             json.dumps({"topic": "room:v", "event": "echo", "payload": 3, "ref": "3"})
         )
-        assert (await recv(sender))["payload"] == {"status": "ok", "response": 3}
+        assert (await sender.receive_json())["payload"] == {"status": "ok", "response": 3}
     finally:
         await sender.close()
     assert served.hub.stats.callback_errors == errors + 1
     await assert_undisturbed(served, neighbour)
 
 
-async def closed_with(ws: ClientConnection) -> int | None:
+async def closed_with(ws: ServedTestSocket) -> int:
     """Read until the server closes; the close code the client got (1006: none)."""
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), 10)
-    except ConnectionClosed:
-        pass
-    return ws.close_code
+    while True:
+        try:
+            await ws.receive_raw()
+        except Disconnected as closed:
+            return closed.code
 
 
 async def test_a_frame_over_the_limit_closes_with_1009(
-    served: Served, neighbour: ClientConnection
+    served: Served, neighbour: ServedTestSocket
 ) -> None:
     sender = await joined(served)
-    await sender.send(json.dumps({"topic": "room:v", "event": "say", "payload": "x" * 70_000}))
+    await sender.send_text(json.dumps({"topic": "room:v", "event": "say", "payload": "x" * 70_000}))
     assert await closed_with(sender) == 1009
     await assert_undisturbed(served, neighbour)
 
 
 async def test_the_frame_limit_counts_bytes_not_characters(
-    served: Served, neighbour: ClientConnection
+    served: Served, neighbour: ServedTestSocket
 ) -> None:
     # 20,000 characters, 80,000 bytes of UTF-8: over the 64 KiB limit.
     sender = await joined(served)
     wide = "\U0001f600" * 20_000
-    await sender.send(
+    await sender.send_text(
         json.dumps({"topic": "room:v", "event": "say", "payload": wide}, ensure_ascii=False)
     )
     assert await closed_with(sender) == 1009
@@ -222,34 +215,34 @@ async def test_the_frame_limit_counts_bytes_not_characters(
 
 
 async def test_a_flood_over_the_rate_limit_closes_with_1008(
-    served: Served, neighbour: ClientConnection
+    served: Served, neighbour: ServedTestSocket
 ) -> None:
     sender = await joined(served, path="/ws/limited")
     frame = json.dumps({"topic": "room:v", "event": "echo", "payload": 0})
     for _ in range(200):
-        await sender.send(frame)
+        await sender.send_text(frame)
     assert await closed_with(sender) == 1008
     await assert_undisturbed(served, neighbour)
 
 
 async def test_an_app_close_code_reaches_the_client(
-    served: Served, neighbour: ClientConnection
+    served: Served, neighbour: ServedTestSocket
 ) -> None:
     sender = await joined(served)
-    await sender.send(json.dumps({"topic": "room:v", "event": "bye"}))
+    await sender.send_text(json.dumps({"topic": "room:v", "event": "bye"}))
     assert await closed_with(sender) == APP_CLOSE_CODE
     assert sender.close_reason == "bye"
     await assert_undisturbed(served, neighbour)
 
 
 async def test_a_callback_that_never_returns_is_cancelled_when_its_client_leaves(
-    served: Served, neighbour: ClientConnection
+    served: Served, neighbour: ServedTestSocket
 ) -> None:
     hub = served.hub
     abandoned = hub.stats.abandoned_callbacks
     disconnects = served.events.count(("disconnect", None))
     sender = await joined(served, "room:hang")
-    await sender.send(json.dumps({"topic": "room:hang", "event": "hang", "ref": "h"}))
+    await sender.send_text(json.dumps({"topic": "room:hang", "event": "hang", "ref": "h"}))
     await asyncio.sleep(0.2)  # the callback is running (and watched)
     await sender.close()
     # cancel_grace is 0.5 s on this hub: the hooks run soon after, not never.
@@ -264,16 +257,16 @@ async def test_a_callback_that_never_returns_is_cancelled_when_its_client_leaves
 
 
 async def test_frames_sent_while_a_callback_runs_are_handled_in_order_after_it(
-    served: Served, neighbour: ClientConnection
+    served: Served, neighbour: ServedTestSocket
 ) -> None:
     sender = await joined(served, "room:slow", path="/ws/limited")  # callback_timeout 0.2 s
-    await sender.send(json.dumps({"topic": "room:slow", "event": "hang", "ref": "h"}))
+    await sender.send_text(json.dumps({"topic": "room:slow", "event": "hang", "ref": "h"}))
     for n in range(5):
-        await sender.send(
+        await sender.send_text(
             json.dumps({"topic": "room:slow", "event": "echo", "payload": n, "ref": str(n)})
         )
-    assert await recv(sender) == {"code": 4500, "reason": "Internal error", "ref": "h"}
-    got = [(await recv(sender))["payload"]["response"] for _ in range(5)]
+    assert await sender.receive_json() == {"code": 4500, "reason": "Internal error", "ref": "h"}
+    got = [(await sender.receive_json())["payload"]["response"] for _ in range(5)]
     assert got == [0, 1, 2, 3, 4]
     await sender.close()
     await assert_undisturbed(served, neighbour)
@@ -282,10 +275,9 @@ async def test_frames_sent_while_a_callback_runs_are_handled_in_order_after_it(
 @pytest.mark.parametrize("ws", WS_IMPLEMENTATIONS)
 async def test_sigterm_with_a_callback_stuck_ends_the_server_promptly(ws: str) -> None:
     with uvicorn_process("tests.hardening.served:app", ws=ws) as (port, proc):
-        client = await connect(f"ws://127.0.0.1:{port}/ws")
-        await client.send(json.dumps({"topic": "room:1", "event": "join", "ref": "j"}))
-        await asyncio.wait_for(client.recv(), 10)
-        await client.send(json.dumps({"topic": "room:1", "event": "hang", "ref": "h"}))
+        client = await connect_served(f"ws://127.0.0.1:{port}/ws")
+        await client.join("room:1")
+        await client.send_text(json.dumps({"topic": "room:1", "event": "hang", "ref": "h"}))
         await asyncio.sleep(0.2)
         proc.terminate()
         # The server closes the socket (1012) and the stuck callback is cancelled after

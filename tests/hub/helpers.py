@@ -1,8 +1,6 @@
-"""Shared helpers for the SocketHub suites (over Starlette's TestClient).
-
-"Nothing else arrived" is shown without timing: :func:`probe` sends a message to a topic
-that no test joins; the hub answers it with ``TOPIC_NOT_FOUND``, and frames to one socket
-leave in the order they were produced, so that answer must be the very next frame.
+"""Shared pieces of the SocketHub suites: an app serving hubs, and the exact 0.1 frames
+the hub sends.  Connections, joins, pushes and "nothing else arrived" come from the public
+test kit, :mod:`sockethub.testing`.
 """
 
 from __future__ import annotations
@@ -14,12 +12,12 @@ from starlette.applications import Starlette
 from starlette.testclient import WebSocketTestSession
 
 from sockethub import SocketHub
+from sockethub.testing import PROBE_TOPIC
 
 TOPIC_NOT_FOUND = '{"code":4404,"reason":"Topic not found"}'
 EVENT_NOT_FOUND = '{"code":4404,"reason":"Event not found"}'
 INTERNAL_ERROR = '{"code":4500,"reason":"Internal error"}'
 ALREADY_JOINED = '{"code":4409,"reason":"Already joined"}'
-PROBE_TOPIC = "never-registered:probe"
 
 
 def app_for(*hubs: SocketHub) -> Starlette:
@@ -49,11 +47,9 @@ def frame(topic: str, event: str, payload: Any = None) -> str:
     )
 
 
-def send(ws: WebSocketTestSession, topic: str, event: str, payload: Any = None) -> None:
-    ws.send_text(frame(topic, event, payload))
-
-
 def probe(ws: WebSocketTestSession) -> None:
-    """Assert that nothing is pending on ``ws`` (see the module docstring)."""
-    send(ws, PROBE_TOPIC, "ping")
+    """Assert that nothing is pending on a raw Starlette session (the suites that check
+    handshake refusals drive ``TestClient`` directly): a frame to a topic nobody joins
+    is answered at once, so its answer must be the next frame."""
+    ws.send_text(frame(PROBE_TOPIC, "ping"))
     assert ws.receive_text() == TOPIC_NOT_FOUND

@@ -12,12 +12,12 @@ import pytest
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Mount
-from starlette.testclient import TestClient
 
 from sockethub import Channel, ISocket, SocketHub, WebSocketRoute
 from sockethub.routing import RouteBase, RouteEndpoint
+from sockethub.testing import HubClient
 
-from .helpers import TOPIC_NOT_FOUND, app_for, frame, probe, send
+from .helpers import TOPIC_NOT_FOUND, app_for, frame
 
 
 def ping_hub(path: str) -> SocketHub:
@@ -31,10 +31,10 @@ def ping_hub(path: str) -> SocketHub:
     return hub
 
 
-def ping_over(client: TestClient, url: str) -> Any:
-    with client.websocket_connect(url) as ws:
-        send(ws, "room:1", "join")
-        send(ws, "room:1", "ping", 1)
+def ping_over(client: HubClient, url: str) -> Any:
+    with client.connect(url) as ws:
+        ws.send("room:1", "join")
+        ws.send("room:1", "ping", 1)
         return ws.receive_json()["payload"]
 
 
@@ -48,7 +48,7 @@ def test_hub_shares_the_route_base_of_websocket_route() -> None:
 
 def test_hub_in_starlette_routes() -> None:
     hub = ping_hub("/ws/{room}")
-    with TestClient(Starlette(routes=[hub], lifespan=hub.lifespan)) as client:
+    with HubClient(Starlette(routes=[hub], lifespan=hub.lifespan)) as client:
         assert ping_over(client, "/ws/blue") == {"pong": 1, "path": {"room": "blue"}}
 
 
@@ -61,7 +61,7 @@ def test_hub_in_a_mount() -> None:
             yield
 
     app = Starlette(routes=[Mount("/api", routes=[hub])], lifespan=lifespan)
-    with TestClient(app) as client:
+    with HubClient(app) as client:
         assert ping_over(client, "/api/ws/5") == {"pong": 1, "path": {"n": 5}}
 
 
@@ -74,8 +74,8 @@ def test_hub_in_fastapi() -> None:
     def health() -> dict[str, str]:
         return {"ok": "yes"}
 
-    with TestClient(app) as client:
-        assert client.get("/health").json() == {"ok": "yes"}
+    with HubClient(app) as client:
+        assert client.http.get("/health").json() == {"ok": "yes"}
         assert ping_over(client, "/ws") == {"pong": 1, "path": {}}
 
 
@@ -181,11 +181,11 @@ def test_callbacks_receive_the_documented_arguments() -> None:
     async def on_disconnect(sock: ISocket) -> None:
         calls.append(("disconnect", dict(sock.path_params), sock.assigns["user"]))
 
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws/acme?t=tok") as ws:
-            send(ws, "room:9", "join")
-            send(ws, "room:9", "say", {"text": "hi", "n": [1, 2]})
-            probe(ws)
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws/acme?t=tok") as ws:
+            ws.send("room:9", "join")
+            ws.send("room:9", "say", {"text": "hi", "n": [1, 2]})
+            ws.assert_nothing_pending()
         assert calls == [
             ("connect", {"org": "acme"}, "tok"),
             ("join", {"id": "9"}, "ann"),
@@ -207,8 +207,8 @@ def test_path_params_are_converted_for_hooks() -> None:
     async def on_disconnect(sock: ISocket) -> None:
         seen.append(dict(sock.path_params))
 
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws/12/bob"):
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws/12/bob"):
             pass
     assert seen == [{"n": 12, "name": "bob"}, {"n": 12, "name": "bob"}]
 
@@ -221,10 +221,10 @@ def test_a_returned_value_is_ignored_without_ref() -> None:
     async def get(payload: Any, sock: ISocket) -> dict[str, int]:
         return {"value": 1}
 
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
-        send(ws, "room:1", "get")
-        probe(ws)
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
+        ws.send("room:1", "get")
+        ws.assert_nothing_pending()
 
 
 # -- no handler anywhere -------------------------------------------------------------------
@@ -248,20 +248,20 @@ def test_no_handler_is_needed_or_offered() -> None:
     async def ping(payload: Any, sock: ISocket) -> None:
         await sock.emit("pong", event="pong")
 
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
-        send(ws, "room:1", "ping")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
+        ws.send("room:1", "ping")
         assert ws.receive_text() == frame("room:1", "pong", "pong")
 
 
 def test_a_bare_hub_accepts_and_answers() -> None:
     hub = SocketHub("/ws")
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
         assert ws.receive_text() == TOPIC_NOT_FOUND
 
 
 def test_a_hub_without_a_lifespan_still_serves() -> None:
     hub = ping_hub("/ws")
-    with TestClient(Starlette(routes=[hub])) as client:
+    with HubClient(Starlette(routes=[hub])) as client:
         assert ping_over(client, "/ws") == {"pong": 1, "path": {}}

@@ -12,9 +12,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from sockethub import ChannelSocket, ISocket, SocketHub
+from sockethub.testing import HubClient
 from tests.hub.helpers import app_for
 
 
@@ -48,19 +48,12 @@ def make_hub(**kwargs: Any) -> tuple[SocketHub, dict[str, Any]]:
     return hub, seen
 
 
-def send(ws: Any, topic: str, event: str, payload: Any = None, ref: str | None = None) -> None:
-    message = {"topic": topic, "event": event, "payload": payload}
-    if ref is not None:
-        message["ref"] = ref
-    ws.send_json(message)
-
-
 def test_a_stored_join_socket_still_publishes_on_its_own_topic() -> None:
     hub, seen = make_hub()
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
-        send(ws, "room:2", "join")
-        send(ws, "room:2", "later", "1")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
+        ws.send("room:2", "join")
+        ws.send("room:2", "later", "1")
         assert ws.receive_json() == {
             "topic": "room:1",
             "event": "late",
@@ -77,11 +70,11 @@ def test_a_stored_join_socket_still_publishes_on_its_own_topic() -> None:
 
 def test_a_join_socket_stops_sending_after_its_leave() -> None:
     hub, seen = make_hub()
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
-        send(ws, "room:2", "join")
-        send(ws, "room:1", "leave")
-        send(ws, "room:2", "stale", "1")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
+        ws.send("room:2", "join")
+        ws.send("room:1", "leave")
+        ws.send("room:2", "stale", "1")
         assert ws.receive_json()["payload"] == "checked"
     assert len(seen["errors"]) == 1
     assert "join of topic 'room:1' has ended" in seen["errors"][0]
@@ -90,25 +83,25 @@ def test_a_join_socket_stops_sending_after_its_leave() -> None:
 
 def test_on_joins_return_value_is_the_join_reply() -> None:
     hub, _ = make_hub()
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:greet", "join", ref="j1")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:greet", "join", ref="j1")
         assert ws.receive_json() == {
             "topic": "room:greet",
             "event": "reply",
             "payload": {"status": "ok", "response": {"hello": "greet"}},
             "ref": "j1",
         }
-        send(ws, "room:greet2", "join")  # no ref: no reply, as in 0.1
-        send(ws, "room:x", "join", ref="j2")
+        ws.send("room:greet2", "join")  # no ref: no reply, as in 0.1
+        ws.send("room:x", "join", ref="j2")
         assert ws.receive_json()["payload"] == {"status": "ok", "response": None}
 
 
 def test_shared_mode_gives_every_callback_the_connection_socket() -> None:
     hub, seen = make_hub(per_join_sockets=False, ordering="connection")
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
-        send(ws, "room:2", "join")
-        send(ws, "room:2", "later", "1")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
+        ws.send("room:2", "join")
+        ws.send("room:2", "later", "1")
         # 0.1: the one socket was retargeted at room:2 by the last message
         assert ws.receive_json()["topic"] == "room:2"
     assert seen["socks"]["1"] is seen["socks"]["2"] is seen["connection"]
@@ -133,10 +126,10 @@ def test_a_task_started_in_on_join_keeps_its_topic() -> None:
     async def start(payload: Any, sock: ISocket) -> None:
         go.set()
 
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:task", "join")
-        send(ws, "room:other", "join")
-        send(ws, "room:other", "go")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:task", "join")
+        ws.send("room:other", "join")
+        ws.send("room:other", "go")
         assert ws.receive_json() == {"topic": "room:task", "event": "late", "payload": "room:task"}
 
 
@@ -149,8 +142,8 @@ def test_the_disconnect_hook_gets_the_connection_socket(per_join: bool) -> None:
     async def disconnect(sock: ISocket) -> None:
         gone.append(sock)
 
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join", ref="j")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join", ref="j")
         ws.receive_json()
     assert gone == [seen["connection"]]
     assert gone[0] is seen["connection"]

@@ -19,9 +19,9 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from sockethub import ChannelSocket, SocketHub
+from sockethub.frames import loads as strict_json
 from tests.codecs import CODECS, make
 from tests.hub.helpers import app_for
-from tests.support import strict_json
 
 
 @dataclasses.dataclass

@@ -1,10 +1,10 @@
 """However a connection ends, on_exit runs once per joined topic, then on_disconnect once.
 
-The ways it can end, over Starlette's TestClient: the client closes (cleanly or with
-1006, as a dropped network looks to the server), the server closes from a callback with
-``sock.close``, a callback fails under ``error_policy="close"``, and the server task is
-cancelled (TestClient cancels it when the client context exits while a callback is still
-running).  A plain-asyncio test also cancels a served connection's task directly.
+The ways it can end, over the test kit (on Starlette's TestClient): the client closes
+(cleanly or with 1006, as a dropped network looks to the server), the server closes from
+a callback with ``sock.close``, a callback fails under ``error_policy="close"``, and the
+server task is cancelled (``abort()``, what TestClient does when its session context exits
+while a callback is still running).  A plain-asyncio test also cancels a served connection's task directly.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import threading
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.types import Message, Scope
 
 from sockethub import ISocket, SocketHub
+from sockethub.testing import HubClient, TestSocket
 from tests.endings import ENDINGS, Ending
 
-from .helpers import app_for, probe, send
+from .helpers import app_for
 
 TOPICS = ["room:1", "room:2", "lobby"]
 
@@ -62,10 +62,10 @@ class Recorder:
         async def on_disconnect(sock: ISocket) -> None:
             self.log.append(("disconnect", None))
 
-    def join_all(self, ws: WebSocketTestSession) -> None:
+    def join_all(self, ws: TestSocket) -> None:
         for topic in TOPICS:
-            send(ws, topic, "join")
-        probe(ws)
+            ws.send(topic, "join")
+        ws.assert_nothing_pending()
         assert self.hub.bus.topics() == dict.fromkeys(TOPICS, 1)  # type: ignore[attr-defined]
         assert self.hub.stats.connections == 1
 
@@ -85,8 +85,8 @@ def test_exits_then_disconnect_however_the_connection_ends(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     rec = Recorder(error_policy="close")
-    with TestClient(app_for(rec.hub)) as client:
-        with client.websocket_connect("/ws") as ws:
+    with HubClient(app_for(rec.hub)) as client:
+        with client.connect("/ws") as ws:
             rec.join_all(ws)
             ending(rec.blocked, ws)
         # Leaving the context raised nothing: nothing from clean-up escaped.
@@ -109,11 +109,11 @@ def test_raising_on_disconnect_is_logged_and_goes_no_further(
     async def on_disconnect(sock: ISocket) -> None:
         raise RuntimeError("disconnect hook fails")
 
-    with TestClient(app_for(hub)) as client:
+    with HubClient(app_for(hub)) as client:
         for _ in range(2):
-            with client.websocket_connect("/ws") as ws:
-                send(ws, "room:1", "join")
-                probe(ws)
+            with client.connect("/ws") as ws:
+                ws.send("room:1", "join")
+                ws.assert_nothing_pending()
         assert hub.stats.connections == 0
         assert hub.stats.total_connections == 2
         assert hub.bus.topics() == {}  # type: ignore[attr-defined]
@@ -137,11 +137,11 @@ def test_every_exit_hook_raising_still_reaches_on_disconnect() -> None:
     async def on_disconnect(sock: ISocket) -> None:
         log.append("disconnect")
 
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws") as ws:
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws") as ws:
             for topic in ("a:1", "b:1", "c", "a:2"):
-                send(ws, topic, "join")
-            probe(ws)
+                ws.send(topic, "join")
+            ws.assert_nothing_pending()
     assert sorted(log[:-1]) == ["exit a:1", "exit a:2", "exit b:1", "exit c"]
     assert log[-1] == "disconnect"
     assert hub.stats.connections == 0
@@ -149,12 +149,12 @@ def test_every_exit_hook_raising_still_reaches_on_disconnect() -> None:
 
 def test_many_connections_come_and_go_and_leave_nothing_behind() -> None:
     rec = Recorder()
-    with TestClient(app_for(rec.hub)) as client:
+    with HubClient(app_for(rec.hub)) as client:
         for n in range(20):
-            with client.websocket_connect("/ws") as ws:
-                send(ws, f"room:{n}", "join")
-                send(ws, "lobby", "join")
-                probe(ws)
+            with client.connect("/ws") as ws:
+                ws.send(f"room:{n}", "join")
+                ws.send("lobby", "join")
+                ws.assert_nothing_pending()
         assert rec.hub.bus.topics() == {}  # type: ignore[attr-defined]
         assert rec.hub.stats.connections == 0
         assert rec.hub.stats.total_connections == 20

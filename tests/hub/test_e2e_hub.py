@@ -1,9 +1,8 @@
 """End to end: real uvicorn, several concurrent ``websockets`` clients in different channels.
 
 Each test runs for both of uvicorn's WebSocket implementations (websockets-sansio and
-wsproto).  "Nothing else arrived" is shown without timing, as in the other hub suites: a
-probe to a topic nobody registered is answered with TOPIC_NOT_FOUND, and frames to one
-socket leave in order, so the probe's answer must be the very next frame.
+wsproto), with the test kit over the network (``sockethub.testing.served``); "nothing
+else arrived" is its round trip, as in the other hub suites.
 """
 
 from __future__ import annotations
@@ -19,10 +18,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from sockethub import ISocket, JoinRefused, SocketHub
+from sockethub.testing import ConnectRefused
+from sockethub.testing.served import connect_served
 from tests.support import uvicorn_thread
 
 pytestmark = pytest.mark.e2e
@@ -74,19 +73,6 @@ def build_app(log: list[Any]) -> tuple[Starlette, SocketHub]:
     return app, hub
 
 
-async def send(ws: ClientConnection, topic: str, event: str, payload: Any = None) -> None:
-    await ws.send(json.dumps({"topic": topic, "event": event, "payload": payload}))
-
-
-async def recv(ws: ClientConnection) -> Any:
-    return json.loads(await asyncio.wait_for(ws.recv(), 10))
-
-
-async def probe(ws: ClientConnection) -> None:
-    await send(ws, "never:registered:probe", "ping")
-    assert await recv(ws) == TOPIC_NOT_FOUND
-
-
 CLIENTS = {
     "alice": ["room:1"],
     "bob": ["room:1", "lobby"],
@@ -103,13 +89,14 @@ async def test_concurrent_clients_in_different_channels(ws_impl: str) -> None:
         base = f"ws://127.0.0.1:{port}/ws"
         async with contextlib.AsyncExitStack() as stack:
             socks = {
-                user: await stack.enter_async_context(connect(f"{base}/{user}")) for user in CLIENTS
+                user: await stack.enter_async_context(await connect_served(f"{base}/{user}"))
+                for user in CLIENTS
             }
 
             async def join(user: str) -> None:
                 for topic in CLIENTS[user]:
-                    await send(socks[user], topic, "join")
-                await probe(socks[user])  # joins send nothing
+                    await socks[user].send(topic, "join")
+                await socks[user].assert_nothing_pending()  # joins send nothing
 
             await asyncio.gather(*(join(user) for user in CLIENTS))
             assert hub.bus.topics() == {  # type: ignore[attr-defined]
@@ -122,17 +109,9 @@ async def test_concurrent_clients_in_different_channels(ws_impl: str) -> None:
             # Everyone speaks at once, each in their first topic.
             async def speak(user: str) -> None:
                 topic = CLIENTS[user][0]
-                await send(socks[user], topic, "say", f"hi from {user}")
+                await socks[user].send(topic, "say", f"hi from {user}")
 
             await asyncio.gather(*(speak(user) for user in CLIENTS))
-
-            async def inbox(user: str) -> list[Any]:
-                """Frames until the probe's answer (the probe is sent after the
-                expected frames have been produced: see `expected` below)."""
-                frames = []
-                while (frame := await recv(socks[user])) != TOPIC_NOT_FOUND:
-                    frames.append(frame)
-                return frames
 
             def said(topic: str, user: str) -> dict[str, Any]:
                 return {
@@ -162,8 +141,8 @@ async def test_concurrent_clients_in_different_channels(ws_impl: str) -> None:
             got: dict[str, list[Any]] = {user: [] for user in CLIENTS}
             for user, frames in expected.items():
                 while len(got[user]) < len(frames):
-                    got[user].append(await recv(socks[user]))
-            await asyncio.gather(*(probe(socks[user]) for user in CLIENTS))
+                    got[user].append(await socks[user].receive_json())
+            await asyncio.gather(*(socks[user].assert_nothing_pending() for user in CLIENTS))
             for user, frames in expected.items():
                 # Broadcasts from other speakers interleave in an order the test does not
                 # fix; a speaker's reply comes before its own broadcast.
@@ -172,34 +151,36 @@ async def test_concurrent_clients_in_different_channels(ws_impl: str) -> None:
                 assert got[user].index(frames[0]) < got[user].index(own)
 
             # The more literal channel with two placeholders serves game:7:red.
-            await send(socks["dave"], "game:7:red", "say", "go")
-            assert await recv(socks["dave"]) == reply("game:7:red", {"g": "7", "team": "red"})
-            assert (await recv(socks["dave"]))["event"] == "said"
+            await socks["dave"].send("game:7:red", "say", "go")
+            assert await socks["dave"].receive_json() == reply(
+                "game:7:red", {"g": "7", "team": "red"}
+            )
+            assert (await socks["dave"].receive_json())["event"] == "said"
             # A refused join, an unknown topic: the connection goes on.
-            await send(socks["carol"], "game:7:closed", "join")
-            assert await recv(socks["carol"]) == {"code": 4403, "reason": "Team is full"}
-            await send(socks["carol"], "game:7:closed", "say", "x")
-            assert await recv(socks["carol"]) == TOPIC_NOT_FOUND
+            await socks["carol"].send("game:7:closed", "join")
+            assert await socks["carol"].receive_json() == {"code": 4403, "reason": "Team is full"}
+            await socks["carol"].send("game:7:closed", "say", "x")
+            assert await socks["carol"].receive_json() == TOPIC_NOT_FOUND
 
             # A server-side publish from an HTTP endpoint reaches exactly room:1.
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
                 response = await http.post("/announce/room:1", json={"n": 1})
                 assert response.json() == {"ok": True}
             for user in ("alice", "bob"):
-                assert await recv(socks[user]) == {
+                assert await socks[user].receive_json() == {
                     "topic": "room:1",
                     "event": "announce",
                     "payload": {"n": 1},
                 }
-            await asyncio.gather(*(probe(socks[user]) for user in CLIENTS))
+            await asyncio.gather(*(socks[user].assert_nothing_pending() for user in CLIENTS))
 
             # Leaving room:1 stops delivery to bob only.
-            await send(socks["bob"], "room:1", "leave")
-            await probe(socks["bob"])
-            await send(socks["alice"], "room:1", "say", "anyone?")
-            assert (await recv(socks["alice"]))["event"] == "reply"
-            assert (await recv(socks["alice"]))["event"] == "said"
-            await probe(socks["bob"])
+            await socks["bob"].send("room:1", "leave")
+            await socks["bob"].assert_nothing_pending()
+            await socks["alice"].send("room:1", "say", "anyone?")
+            assert (await socks["alice"].receive_json())["event"] == "reply"
+            assert (await socks["alice"].receive_json())["event"] == "said"
+            await socks["bob"].assert_nothing_pending()
 
         # All clients closed: wait for the server to clean every connection up.
         for _ in range(500):
@@ -222,22 +203,23 @@ async def test_refused_handshake_and_server_shutdown(ws_impl: str) -> None:
         port = server.enter_context(uvicorn_thread(app, ws=ws_impl))
         base = f"ws://127.0.0.1:{port}/ws"
         # uvicorn turns a close before accept into an HTTP 403 response.
-        with pytest.raises(InvalidStatus) as refused:
-            async with connect(f"{base}/mallory"):
-                pass
-        assert refused.value.response.status_code == 403
-        async with connect(f"{base}/erin") as erin, connect(f"{base}/frank") as frank:
-            await send(erin, "room:1", "join")
-            await send(frank, "lobby", "join")
-            await probe(erin)
-            await probe(frank)
+        with pytest.raises(ConnectRefused) as refused:
+            await connect_served(f"{base}/mallory")
+        assert refused.value.status == 403
+        async with (
+            await connect_served(f"{base}/erin") as erin,
+            await connect_served(f"{base}/frank") as frank,
+        ):
+            await erin.send("room:1", "join")
+            await frank.send("lobby", "join")
+            await erin.assert_nothing_pending()
+            await frank.assert_nothing_pending()
             # Shut the server down while both are connected (in a thread: the clients
             # need this loop to answer the closing handshake).
             await asyncio.to_thread(server.close)
             for ws in (erin, frank):
-                with pytest.raises(ConnectionClosed) as info:
-                    await asyncio.wait_for(ws.recv(), 10)
-                assert info.value.rcvd is not None and info.value.rcvd.code == 1012
+                code, _ = await ws.wait_closed()
+                assert code == 1012
     assert sorted(log) == sorted(
         [
             ("exit", "erin", "room:1"),

@@ -6,12 +6,12 @@ import logging
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from sockethub import ISocket, JoinRefused, ReplyError, SocketHub
+from sockethub.testing import ConnectRefused, HubClient
 
-from .helpers import INTERNAL_ERROR, TOPIC_NOT_FOUND, app_for, frame, probe, send
+from .helpers import INTERNAL_ERROR, TOPIC_NOT_FOUND, app_for, frame
 
 SECRET = "s3cret-detail-that-must-not-leak"
 
@@ -65,16 +65,16 @@ def test_raising_callback_is_logged_client_gets_generic_error_connection_stays(
 ) -> None:
     log: list[Any] = []
     hub = failing_hub(log)
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws") as ws:
-            send(ws, "room:1", "join")
-            send(ws, "room:1", "boom")
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws") as ws:
+            ws.send("room:1", "join")
+            ws.send("room:1", "boom")
             assert ws.receive_text() == frame("room:1", "reply", "before the error")
             raw = ws.receive_text()
             assert raw == INTERNAL_ERROR == '{"code":4500,"reason":"Internal error"}'
             assert SECRET not in raw
             # still open, still joined
-            send(ws, "room:1", "echo", 1)
+            ws.send("room:1", "echo", 1)
             assert ws.receive_text() == frame("room:1", "reply", 1)
             [record] = error_records(caplog)
             assert record.name.startswith("sockethub")
@@ -90,17 +90,17 @@ def test_raising_callback_is_logged_client_gets_generic_error_connection_stays(
 def test_failed_on_join_leaves_the_topic_unjoined(caplog: pytest.LogCaptureFixture) -> None:
     log: list[Any] = []
     hub = failing_hub(log)
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws") as ws:
-            send(ws, "room:bad", "join")
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws") as ws:
+            ws.send("room:bad", "join")
             raw = ws.receive_text()
             assert raw == INTERNAL_ERROR
-            send(ws, "room:bad", "echo", 1)
+            ws.send("room:bad", "echo", 1)
             assert ws.receive_text() == TOPIC_NOT_FOUND
             assert hub.bus.topics() == {}  # type: ignore[attr-defined]
             # joining another topic still works
-            send(ws, "room:ok", "join")
-            send(ws, "room:ok", "echo", 2)
+            ws.send("room:ok", "join")
+            ws.send("room:ok", "echo", 2)
             assert ws.receive_text() == frame("room:ok", "reply", 2)
             [record] = error_records(caplog)
             assert "on_join" in record.getMessage()
@@ -120,21 +120,21 @@ def test_a_failed_join_can_be_retried() -> None:
         if len(attempts) == 1:
             raise RuntimeError("first attempt fails")
 
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
         assert ws.receive_text() == INTERNAL_ERROR
-        send(ws, "room:1", "join")
-        probe(ws)
+        ws.send("room:1", "join")
+        ws.assert_nothing_pending()
         assert hub.bus.topics() == {"room:1": 1}  # type: ignore[attr-defined]
 
 
 def test_error_policy_close_closes_with_1011(caplog: pytest.LogCaptureFixture) -> None:
     log: list[Any] = []
     hub = failing_hub(log, error_policy="close")
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws") as ws:
-            send(ws, "room:1", "join")
-            send(ws, "room:1", "boom")
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws") as ws:
+            ws.send("room:1", "join")
+            ws.send("room:1", "boom")
             assert ws.receive_text() == frame("room:1", "reply", "before the error")
             with pytest.raises(WebSocketDisconnect) as info:
                 ws.receive_text()
@@ -154,27 +154,27 @@ def test_error_policy_must_be_known() -> None:
 def test_join_refused_sends_4403_with_the_reason_and_leaves_the_topic_unjoined() -> None:
     log: list[Any] = []
     hub = failing_hub(log)
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws") as ws:
-            send(ws, "room:private", "join")
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws") as ws:
+            ws.send("room:private", "join")
             assert ws.receive_text() == '{"code":4403,"reason":"Members only"}'
-            send(ws, "room:refused", "join")
+            ws.send("room:refused", "join")
             assert ws.receive_text() == '{"code":4403,"reason":"Join refused"}'
-            send(ws, "room:private", "echo")
+            ws.send("room:private", "echo")
             assert ws.receive_text() == TOPIC_NOT_FOUND
             assert hub.bus.topics() == {}  # type: ignore[attr-defined]
-            probe(ws)
+            ws.assert_nothing_pending()
     assert hub.stats.callback_errors == 0
     assert log == [("disconnect",)]
 
 
 def test_reply_error_answers_4422_and_keeps_the_topic() -> None:
     hub = failing_hub([])
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
-        send(ws, "room:1", "refuse")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
+        ws.send("room:1", "refuse")
         assert ws.receive_text() == '{"code":4422,"reason":"Not allowed"}'
-        send(ws, "room:1", "echo", 3)
+        ws.send("room:1", "echo", 3)
         assert ws.receive_text() == frame("room:1", "reply", 3)
 
 
@@ -183,11 +183,11 @@ def test_raising_on_exit_during_leave_is_logged_and_the_topic_is_left(
 ) -> None:
     log: list[Any] = []
     hub = failing_hub(log)
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:exit-fails", "join")
-        send(ws, "room:exit-fails", "leave")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:exit-fails", "join")
+        ws.send("room:exit-fails", "leave")
         assert ws.receive_text() == INTERNAL_ERROR
-        send(ws, "room:exit-fails", "echo")
+        ws.send("room:exit-fails", "echo")
         assert ws.receive_text() == TOPIC_NOT_FOUND
         assert hub.bus.topics() == {}  # type: ignore[attr-defined]
         [record] = error_records(caplog)
@@ -220,17 +220,17 @@ def guarded_hub(log: list[Any]) -> SocketHub:
 def test_allow_if_false_refuses_the_handshake_without_on_disconnect() -> None:
     log: list[Any] = []
     hub = guarded_hub(log)
-    with TestClient(app_for(hub)) as client:
-        with pytest.raises(WebSocketDisconnect) as info:
-            with client.websocket_connect("/ws/a?token=bad"):
+    with HubClient(app_for(hub)) as client:
+        with pytest.raises(ConnectRefused) as info:
+            with client.connect("/ws/a?token=bad"):
                 pass
         assert (info.value.code, info.value.reason) == (4403, "Forbidden")
-        with pytest.raises(WebSocketDisconnect) as info:
-            with client.websocket_connect("/ws/custom"):
+        with pytest.raises(ConnectRefused) as info:
+            with client.connect("/ws/custom"):
                 pass
         assert (info.value.code, info.value.reason) == (4001, "Bad token")
-        with client.websocket_connect("/ws/a?token=ok") as ws:
-            probe(ws)
+        with client.connect("/ws/a?token=ok") as ws:
+            ws.assert_nothing_pending()
     assert log == [
         ("connect", "a"),
         ("connect", "custom"),
@@ -248,12 +248,12 @@ def test_raising_on_connect_refuses_with_500_logs_and_skips_on_disconnect(
 ) -> None:
     log: list[Any] = []
     hub = guarded_hub(log)
-    with TestClient(app_for(hub)) as client:
-        with pytest.raises(WebSocketDenialResponse) as info:
-            with client.websocket_connect("/ws/crash"):
+    with HubClient(app_for(hub)) as client:
+        with pytest.raises(ConnectRefused) as info:
+            with client.connect("/ws/crash"):
                 pass
-        assert info.value.status_code == 500
-        assert SECRET not in info.value.text
+        assert info.value.status == 500
+        assert SECRET not in info.value.reason
     assert log == [("connect", "crash")]
     [record] = error_records(caplog)
     assert record.exc_info is not None

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect
 
 from sockethub import ISocket, SocketHub
+from sockethub.testing import ConnectRefused, HubClient
 
-from .helpers import TOPIC_NOT_FOUND, app_for, frame, probe, send
+from .helpers import TOPIC_NOT_FOUND, app_for, frame
 
 
 def rooms_hub(log: list[Any]) -> SocketHub:
@@ -65,20 +64,20 @@ def test_included_channel_is_reachable_under_the_prefix_with_its_callbacks() -> 
     hub.include(rooms, parent_prefix="chat:")
     assert [c.topic_pattern for c in hub.channels] == ["chat:room:{id}"]
 
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws") as ws:
-            send(ws, "chat:room:7", "join")
-            send(ws, "chat:room:7", "say", "hello")
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws") as ws:
+            ws.send("chat:room:7", "join")
+            ws.send("chat:room:7", "say", "hello")
             # published on the including hub's bus, to the prefixed topic
             assert ws.receive_text() == frame("chat:room:7", "said", "hello")
             assert hub.bus.topics() == {"chat:room:7": 1}  # type: ignore[attr-defined]
             assert rooms.bus.topics() == {}  # type: ignore[attr-defined]
             # the unprefixed pattern is not on this hub
-            send(ws, "room:7", "join")
+            ws.send("room:7", "join")
             assert ws.receive_text() == TOPIC_NOT_FOUND
         # The included hub's path and middlewares are not served either.
-        with pytest.raises(WebSocketDisconnect):
-            with client.websocket_connect("/never-served"):
+        with pytest.raises(ConnectRefused):
+            with client.connect("/never-served"):
                 pass
     assert log == [
         "own on_connect",
@@ -109,9 +108,9 @@ def test_include_shares_callbacks_registered_after_the_include() -> None:
     async def late(payload: Any, sock: ISocket) -> None:
         await sock.reply(sock.params)
 
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "x/room:3", "join")
-        send(ws, "x/room:3", "late")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("x/room:3", "join")
+        ws.send("x/room:3", "late")
         assert ws.receive_text() == frame("x/room:3", "reply", {"id": "3"})
 
 
@@ -210,8 +209,8 @@ def test_included_hub_bus_limits_and_error_policy_are_unused() -> None:
 
     hub = SocketHub("/ws")  # error_policy="reply"
     hub.include(rooms)
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "room:1", "join")
-        send(ws, "room:1", "boom")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("room:1", "join")
+        ws.send("room:1", "boom")
         assert ws.receive_text() == '{"code":4500,"reason":"Internal error"}'
-        probe(ws)  # still open: the including hub's policy applied
+        ws.assert_nothing_pending()  # still open: the including hub's policy applied

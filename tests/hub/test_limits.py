@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from sockethub import HubLimits, ISocket, SocketHub
+from sockethub.testing import HubClient
 from tests.hub.helpers import app_for
 
 
@@ -31,7 +31,7 @@ def echo(ws: Any, payload: Any) -> Any:
 
 def test_a_frame_over_max_frame_bytes_closes_with_1009_counting_utf8_bytes() -> None:
     hub = hub_with(max_frame_bytes=1000)
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
         ws.send_json({"topic": "room", "event": "join"})
         assert echo(ws, "é" * 400) == "é" * 400  # 800 bytes
         # 524 characters, 1,004 bytes of UTF-8
@@ -43,7 +43,7 @@ def test_a_frame_over_max_frame_bytes_closes_with_1009_counting_utf8_bytes() -> 
 
 def test_more_than_the_rate_closes_with_1008() -> None:
     hub = hub_with(rate=1, burst=5)
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
         ws.send_json({"topic": "room", "event": "join"})
         for _ in range(10):
             ws.send_json({"topic": "room", "event": "echo", "payload": 0})
@@ -55,7 +55,7 @@ def test_more_than_the_rate_closes_with_1008() -> None:
 
 def test_traffic_re_arms_the_idle_timeout_and_silence_closes() -> None:
     hub = hub_with(idle_timeout=0.3)
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
         ws.send_json({"topic": "room", "event": "join"})
         for n in range(6):  # 6 x 0.1 s: twice the timeout, never idle for 0.3 s
             time.sleep(0.1)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
 
 from sockethub import ISocket, SocketHub
+from sockethub.testing import HubClient
 
-from .helpers import TOPIC_NOT_FOUND, app_for, frame, probe, send
+from .helpers import TOPIC_NOT_FOUND, app_for, frame
 
 
 def echo_hub(*patterns: str) -> SocketHub:
@@ -86,15 +86,15 @@ def test_every_metacharacter_together_over_the_wire() -> None:
     pattern = "a.b*c+d(e[f$g^h\\i|j?k)l]:{id}"
     topic = "a.b*c+d(e[f$g^h\\i|j?k)l]:42"
     hub = echo_hub(pattern, "dot.only")
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, topic, "join")
-        send(ws, topic, "where")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send(topic, "join")
+        ws.send(topic, "where")
         assert ws.receive_text() == frame(topic, "reply", {"topic": topic, "params": {"id": "42"}})
         # "." in a literal pattern is a dot, not "any character".
-        send(ws, "dotXonly", "join")
+        ws.send("dotXonly", "join")
         assert ws.receive_text() == TOPIC_NOT_FOUND
-        send(ws, "dot.only", "join")
-        probe(ws)
+        ws.send("dot.only", "join")
+        ws.assert_nothing_pending()
 
 
 # -- placeholders ----------------------------------------------------------------------
@@ -133,15 +133,15 @@ def test_several_placeholders_split_on_literal_text() -> None:
 
 def test_placeholders_over_the_wire_fill_sock_params() -> None:
     hub = echo_hub("game:{g}:team:{team}")
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "game:7:team:red", "join")
-        send(ws, "game:7:team:red", "where")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("game:7:team:red", "join")
+        ws.send("game:7:team:red", "where")
         assert ws.receive_json() == {
             "topic": "game:7:team:red",
             "event": "reply",
             "payload": {"topic": "game:7:team:red", "params": {"g": "7", "team": "red"}},
         }
-        send(ws, "game:7/1:team:red", "join")
+        ws.send("game:7/1:team:red", "join")
         assert ws.receive_text() == TOPIC_NOT_FOUND
 
 
@@ -155,16 +155,16 @@ def test_unicode_patterns_topics_and_placeholder_names() -> None:
         ("部屋:東京:🎲", {"id": "東京"}),
         ("café", {}),
     ]
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
         for topic, params in topics:
-            send(ws, topic, "join")
-            send(ws, topic, "where")
+            ws.send(topic, "join")
+            ws.send(topic, "where")
             raw = ws.receive_text()
             # ensure_ascii=False: the text goes out as UTF-8, not \u escapes.
             assert raw == frame(topic, "reply", {"topic": topic, "params": params})
             assert topic in raw
         # NFC "café" and NFD "café" are different strings: no normalisation.
-        send(ws, "cafe\u0301", "join")
+        ws.send("cafe\u0301", "join")
         assert ws.receive_text() == TOPIC_NOT_FOUND
 
 
@@ -184,9 +184,9 @@ def test_pattern_without_placeholders_is_joinable() -> None:
     async def hi(payload: object, sock: ISocket) -> None:
         await sock.reply({"params": sock.params, "payload": payload})
 
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "lobby", "join")
-        send(ws, "lobby", "hi", "there")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("lobby", "join")
+        ws.send("lobby", "hi", "there")
         assert ws.receive_text() == frame("lobby", "reply", {"params": {}, "payload": "there"})
         assert joined == [{}]
     assert lobby.match("lobby") == {}

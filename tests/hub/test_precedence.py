@@ -9,11 +9,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from starlette.testclient import TestClient
 
 from sockethub import ISocket, SocketHub
+from sockethub.testing import HubClient
 
-from .helpers import app_for, frame, send
+from .helpers import app_for, frame
 
 
 def named_hub(patterns: list[str]) -> SocketHub:
@@ -74,14 +74,14 @@ def test_registration_order_does_not_matter_for_the_first_two_rules(
 def test_literal_over_placeholder_on_the_wire_both_orders() -> None:
     for patterns in (["room:{id}", "room:lobby"], ["room:lobby", "room:{id}"]):
         hub = named_hub(patterns)
-        with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
+        with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
             for topic in ("room:lobby", "room:7"):
-                send(ws, topic, "join")
-            send(ws, "room:lobby", "who")
+                ws.send(topic, "join")
+            ws.send("room:lobby", "who")
             assert ws.receive_text() == frame(
                 "room:lobby", "reply", {"pattern": "room:lobby", "params": {}}
             )
-            send(ws, "room:7", "who")
+            ws.send("room:7", "who")
             assert ws.receive_text() == frame(
                 "room:7", "reply", {"pattern": "room:{id}", "params": {"id": "7"}}
             )
@@ -90,13 +90,13 @@ def test_literal_over_placeholder_on_the_wire_both_orders() -> None:
 def test_more_literal_nested_pattern_wins_on_the_wire_both_orders() -> None:
     for patterns in (["game:{g}", "game:{g}:{team}"], ["game:{g}:{team}", "game:{g}"]):
         hub = named_hub(patterns)
-        with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-            send(ws, "game:7:red", "join")
-            send(ws, "game:7:red", "who")
+        with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+            ws.send("game:7:red", "join")
+            ws.send("game:7:red", "who")
             assert ws.receive_json()["payload"] == {
                 "pattern": "game:{g}:{team}",
                 "params": {"g": "7", "team": "red"},
             }
-            send(ws, "game:7", "join")
-            send(ws, "game:7", "who")
+            ws.send("game:7", "join")
+            ws.send("game:7", "who")
             assert ws.receive_json()["payload"] == {"pattern": "game:{g}", "params": {"g": "7"}}

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.testclient import TestClient
-
 from sockethub import Channel, ISocket, SocketHub
+from sockethub.testing import HubClient
 
-from .helpers import TOPIC_NOT_FOUND, app_for, frame, probe, send
+from .helpers import TOPIC_NOT_FOUND, app_for, frame
 
 
 def test_a_thousand_channels_on_one_hub() -> None:
@@ -30,20 +29,20 @@ def test_a_thousand_channels_on_one_hub() -> None:
         await sock.reply({"channel": "lobby", "params": sock.params})
 
     assert len(hub.channels) == 1001
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
         for topic in ("ch999:x", "lobby", "ch0:y", "ch500:z"):
-            send(ws, topic, "join")
-        send(ws, "ch999:x", "which")
+            ws.send(topic, "join")
+        ws.send("ch999:x", "which")
         assert ws.receive_text() == frame(
             "ch999:x", "reply", {"channel": 999, "params": {"id": "x"}}
         )
-        send(ws, "lobby", "which")
+        ws.send("lobby", "which")
         assert ws.receive_text() == frame("lobby", "reply", {"channel": "lobby", "params": {}})
-        send(ws, "ch0:y", "which")
+        ws.send("ch0:y", "which")
         assert ws.receive_json()["payload"] == {"channel": 0, "params": {"id": "y"}}
-        send(ws, "ch500:z", "which")
+        ws.send("ch500:z", "which")
         assert ws.receive_json()["payload"] == {"channel": 500, "params": {"id": "z"}}
-        send(ws, "ch1000:x", "join")
+        ws.send("ch1000:x", "join")
         assert ws.receive_text() == TOPIC_NOT_FOUND
         assert hub.bus.topics() == dict.fromkeys(  # type: ignore[attr-defined]
             ["ch999:x", "lobby", "ch0:y", "ch500:z"], 1
@@ -69,27 +68,27 @@ def two_hubs() -> tuple[SocketHub, SocketHub]:
 def test_two_hubs_in_one_app_have_separate_channels_and_buses() -> None:
     a, b = two_hubs()
     assert a.bus is not b.bus
-    with TestClient(app_for(a, b)) as client:
+    with HubClient(app_for(a, b)) as client:
         with (
-            client.websocket_connect("/a") as on_a,
-            client.websocket_connect("/b") as on_b,
+            client.connect("/a") as on_a,
+            client.connect("/b") as on_b,
         ):
-            send(on_a, "room:1", "join")
-            send(on_b, "room:1", "join")
-            probe(on_a)
-            probe(on_b)
+            on_a.send("room:1", "join")
+            on_b.send("room:1", "join")
+            on_a.assert_nothing_pending()
+            on_b.assert_nothing_pending()
             # Same topic string on both hubs: a publish stays on its own hub's bus.
-            send(on_a, "room:1", "say", "hi")
+            on_a.send("room:1", "say", "hi")
             assert on_a.receive_text() == frame("room:1", "said", {"hub": "a", "text": "hi"})
-            probe(on_b)
-            send(on_b, "room:1", "say", "yo")
+            on_b.assert_nothing_pending()
+            on_b.send("room:1", "say", "yo")
             assert on_b.receive_text() == frame("room:1", "said", {"hub": "b", "text": "yo"})
-            probe(on_a)
+            on_a.assert_nothing_pending()
             # Channels are per hub.
-            send(on_a, "only-b", "join")
+            on_a.send("only-b", "join")
             assert on_a.receive_text() == TOPIC_NOT_FOUND
-            send(on_b, "only-b", "join")
-            probe(on_b)
+            on_b.send("only-b", "join")
+            on_b.assert_nothing_pending()
             assert a.bus.topics() == {"room:1": 1}  # type: ignore[attr-defined]
             assert b.bus.topics() == {"room:1": 1, "only-b": 1}  # type: ignore[attr-defined]
             assert (a.stats.connections, b.stats.connections) == (1, 1)
@@ -97,17 +96,17 @@ def test_two_hubs_in_one_app_have_separate_channels_and_buses() -> None:
 
 def test_server_side_publish_reaches_only_its_hub() -> None:
     a, b = two_hubs()
-    with TestClient(app_for(a, b)) as client:
+    with HubClient(app_for(a, b)) as client:
         with (
-            client.websocket_connect("/a") as on_a,
-            client.websocket_connect("/b") as on_b,
+            client.connect("/a") as on_a,
+            client.connect("/b") as on_b,
         ):
-            send(on_a, "room:1", "join")
-            send(on_b, "room:1", "join")
-            probe(on_a)
-            client.portal.call(b.publish, "room:1", "news", {"n": 1})  # type: ignore[union-attr]
+            on_a.send("room:1", "join")
+            on_b.send("room:1", "join")
+            on_a.assert_nothing_pending()
+            client.call(b.publish, "room:1", "news", {"n": 1})  # type: ignore[union-attr]
             assert on_b.receive_text() == frame("room:1", "news", {"n": 1})
-            probe(on_a)
+            on_a.assert_nothing_pending()
 
 
 class CountingHub(SocketHub):
@@ -130,9 +129,9 @@ def test_a_joined_topic_is_resolved_once_not_per_message() -> None:
     async def echo(payload: Any, sock: ISocket) -> None:
         await sock.reply(payload)
 
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        send(ws, "ch999:x", "join")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.send("ch999:x", "join")
         for n in range(20):
-            send(ws, "ch999:x", "n", n)
+            ws.send("ch999:x", "n", n)
         assert [ws.receive_json()["payload"] for _ in range(20)] == list(range(20))
     assert hub.resolutions == 1

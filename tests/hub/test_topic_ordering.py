@@ -7,9 +7,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from sockethub import HubLimits, ISocket, SocketHub
+from sockethub.testing import HubClient
 from tests.hub.helpers import app_for
 
 
@@ -42,10 +42,6 @@ def make_hub(**kwargs: Any) -> tuple[SocketHub, list[str]]:
     return hub, log
 
 
-def push(ws: Any, topic: str, event: str, payload: Any, ref: str) -> None:
-    ws.send_json({"topic": topic, "event": event, "payload": payload, "ref": ref})
-
-
 def replies(ws: Any, n: int) -> list[tuple[str, Any]]:
     got = []
     for _ in range(n):
@@ -54,21 +50,16 @@ def replies(ws: Any, n: int) -> list[tuple[str, Any]]:
     return got
 
 
-def join(ws: Any, *topics: str) -> None:
-    for topic in topics:
-        ws.send_json({"topic": topic, "event": "join", "ref": f"j-{topic}"})
-        assert ws.receive_json()["payload"]["status"] == "ok"
-
-
 def test_a_slow_callback_does_not_hold_up_other_topics() -> None:
     hub, _ = make_hub()
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        join(ws, "room:a", "room:b", "room:c")
-        push(ws, "room:a", "slow", 1.0, "a1")
-        push(ws, "room:a", "echo", "after a1", "a2")  # same topic: waits for a1
-        push(ws, "room:b", "slow", 0.3, "b1")
-        push(ws, "room:b", "echo", "after b1", "b2")
-        push(ws, "room:c", "echo", "c", "c1")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        for topic in ("room:a", "room:b", "room:c"):
+            ws.join(topic)
+        ws.send("room:a", "slow", 1.0, ref="a1")
+        ws.send("room:a", "echo", "after a1", ref="a2")  # same topic: waits for a1
+        ws.send("room:b", "slow", 0.3, ref="b1")
+        ws.send("room:b", "echo", "after b1", ref="b2")
+        ws.send("room:c", "echo", "c", ref="c1")
         got = replies(ws, 5)
     assert got[0] == ("c1", "c")  # not delayed by a or b
     assert got.index(("b1", "slow room:b")) < got.index(("a1", "slow room:a"))
@@ -79,18 +70,19 @@ def test_a_slow_callback_does_not_hold_up_other_topics() -> None:
 
 def test_connection_ordering_handles_one_message_at_a_time() -> None:
     hub, _ = make_hub(ordering="connection")
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        join(ws, "room:a", "room:c")
-        push(ws, "room:a", "slow", 0.3, "a1")
-        push(ws, "room:c", "echo", "c", "c1")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        for topic in ("room:a", "room:c"):
+            ws.join(topic)
+        ws.send("room:a", "slow", 0.3, ref="a1")
+        ws.send("room:c", "echo", "c", ref="c1")
         assert [ref for ref, _ in replies(ws, 2)] == ["a1", "c1"]
 
 
 def test_a_join_and_a_leave_of_another_topic_are_not_held_up() -> None:
     hub, log = make_hub()
-    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as ws:
-        join(ws, "room:a")
-        push(ws, "room:a", "slow", 0.5, "a1")
+    with HubClient(app_for(hub)) as client, client.connect("/ws") as ws:
+        ws.join("room:a")
+        ws.send("room:a", "slow", 0.5, ref="a1")
         ws.send_json({"topic": "room:b", "event": "join", "ref": "jb"})
         ws.send_json({"topic": "room:b", "event": "leave", "ref": "lb"})
         first, second, third = (ws.receive_json() for _ in range(3))
@@ -100,11 +92,12 @@ def test_a_join_and_a_leave_of_another_topic_are_not_held_up() -> None:
 
 def test_callbacks_still_running_in_other_topics_are_cancelled_when_the_client_leaves() -> None:
     hub, log = make_hub(limits=HubLimits(cancel_grace=0.2))
-    with TestClient(app_for(hub)) as client:
-        with client.websocket_connect("/ws") as ws:
-            join(ws, "room:a", "room:b")
-            push(ws, "room:a", "slow", 0.2, "a1")
-            push(ws, "room:b", "hang", None, "b1")  # started while a1 runs: a worker's
+    with HubClient(app_for(hub)) as client:
+        with client.connect("/ws") as ws:
+            for topic in ("room:a", "room:b"):
+                ws.join(topic)
+            ws.send("room:a", "slow", 0.2, ref="a1")
+            ws.send("room:b", "hang", None, ref="b1")  # started while a1 runs: a worker's
             assert ws.receive_json()["ref"] == "a1"
         # leaving the context: the hanging worker is cancelled after the grace, then the
         # exits and the disconnect hook run

@@ -1,7 +1,5 @@
-"""PhoenixProtocol over Starlette's TestClient: the exact frames of Phoenix V2.
-
-"Nothing else arrived" is shown without timing: a heartbeat is answered at once and frames
-to one socket leave in order, so the heartbeat reply must be the very next frame.
+"""PhoenixProtocol over the test kit (on Starlette's TestClient): the exact frames of
+Phoenix V2.  "Nothing else arrived" is the kit's heartbeat round trip.
 """
 
 from __future__ import annotations
@@ -11,42 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient, WebSocketTestSession
-from starlette.websockets import WebSocketDisconnect
 
 from sockethub import SocketHub
 from sockethub.protocols import EnvelopeProtocol, Inbound, PhoenixProtocol
 from sockethub.protocols.phoenix import auth_token_from_subprotocols
+from sockethub.testing import ConnectRefused, HubClient
 from tests.phoenix.app import PhoenixApp, build
 
 URL = "/socket/websocket?vsn=2.0.0"
-_heartbeats = iter(range(1_000_000, 2_000_000))
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def send(ws: WebSocketTestSession, *frame: Any) -> None:
-    ws.send_text(dump(list(frame)))
-
-
-def recv(ws: WebSocketTestSession) -> list[Any]:
-    decoded = json.loads(ws.receive_text())
-    assert isinstance(decoded, list)
-    return decoded
-
-
-def nothing_pending(ws: WebSocketTestSession) -> None:
-    """Assert no frame is queued for ``ws`` (see the module docstring)."""
-    ref = str(next(_heartbeats))
-    send(ws, None, ref, "phoenix", "heartbeat", {})
-    assert recv(ws) == [None, ref, "phoenix", "phx_reply", {"status": "ok", "response": {}}]
-
-
-def join(ws: WebSocketTestSession, topic: str, join_ref: str, payload: Any = None) -> None:
-    send(ws, join_ref, join_ref, topic, "phx_join", {} if payload is None else payload)
-    assert recv(ws) == [join_ref, join_ref, topic, "phx_reply", {"status": "ok", "response": {}}]
 
 
 @pytest.fixture
@@ -55,23 +25,23 @@ def papp() -> PhoenixApp:
 
 
 @pytest.fixture
-def client(papp: PhoenixApp) -> Iterator[TestClient]:
-    with TestClient(papp.app) as client:
+def client(papp: PhoenixApp) -> Iterator[HubClient]:
+    with HubClient(papp.app) as client:
         yield client
 
 
 # -- selection, handshake -------------------------------------------------------------------
 
 
-def test_vsn_2_selects_phoenix_and_heartbeat_is_answered(client: TestClient) -> None:
-    with client.websocket_connect(URL) as ws:
-        send(ws, None, "7", "phoenix", "heartbeat", {})
+def test_vsn_2_selects_phoenix_and_heartbeat_is_answered(client: HubClient) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        ws.send("phoenix", "heartbeat", {}, ref="7", join_ref=None)
         assert ws.receive_text() == '[null,"7","phoenix","phx_reply",{"status":"ok","response":{}}]'
 
 
-def test_without_vsn_the_hub_speaks_the_01_envelope(client: TestClient) -> None:
-    with client.websocket_connect("/socket/websocket") as ws:
-        send(ws, "1", "1", "room:a", "phx_join", {})
+def test_without_vsn_the_hub_speaks_the_01_envelope(client: HubClient) -> None:
+    with client.connect("/socket/websocket") as ws:
+        ws.send_json(["1", "1", "room:a", "phx_join", {}])  # a Phoenix frame
         assert ws.receive_json() == {
             "code": 4400,
             "reason": "Malformed frame: expected a JSON object",
@@ -91,24 +61,24 @@ def test_without_vsn_the_hub_speaks_the_01_envelope(client: TestClient) -> None:
     ],
 )
 def test_a_protocol_fixed_on_the_hub_ignores_vsn(protocol: Any, url: str, phoenix: bool) -> None:
-    with TestClient(build(protocol=protocol).app) as client, client.websocket_connect(url) as ws:
-        send(ws, None, "1", "phoenix", "heartbeat", {})
+    with HubClient(build(protocol=protocol).app) as client, client.connect(url) as ws:
+        ws.send_json([None, "1", "phoenix", "heartbeat", {}])  # a Phoenix frame
         if phoenix:
-            assert recv(ws)[3] == "phx_reply"
+            assert ws.receive_json()[3] == "phx_reply"
         else:
             assert ws.receive_json()["code"] == 4400
 
 
 def test_auth_token_and_connect_params_reach_on_connect(
-    client: TestClient, papp: PhoenixApp
+    client: HubClient, papp: PhoenixApp
 ) -> None:
     # btoa("s3cret-token") without padding, as phoenix.js sends it
     offered = ["phoenix", "base64url.bearer.phx.czNjcmV0LXRva2Vu"]
-    with client.websocket_connect(URL + "&user=ann", subprotocols=offered) as ws:
+    with client.connect(URL + "&user=ann", subprotocols=offered, protocol="phoenix") as ws:
         assert ws.accepted_subprotocol == "phoenix"
-        join(ws, "room:a", "1")
-        send(ws, "1", "2", "room:a", "whoami", {})
-        assert recv(ws) == [
+        assert ws.join("room:a", ref="1") == {}
+        ws.send("room:a", "whoami", {}, ref="2", join_ref="1")
+        assert ws.receive_json() == [
             "1",
             "2",
             "room:a",
@@ -120,16 +90,17 @@ def test_auth_token_and_connect_params_reach_on_connect(
     ]
 
 
-def test_no_auth_token_no_subprotocol(client: TestClient, papp: PhoenixApp) -> None:
-    with client.websocket_connect(URL) as ws:
+def test_no_auth_token_no_subprotocol(client: HubClient, papp: PhoenixApp) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
         assert ws.accepted_subprotocol is None
-        nothing_pending(ws)
+        ws.assert_nothing_pending()
     assert papp.seen.connects[0]["token"] is None
 
 
-def test_connect_refused_in_on_connect(client: TestClient) -> None:
-    with pytest.raises(WebSocketDisconnect), client.websocket_connect(URL + "&user=mallory"):
-        pass
+def test_connect_refused_in_on_connect(client: HubClient) -> None:
+    with pytest.raises(ConnectRefused) as refused:
+        client.connect(URL + "&user=mallory", protocol="phoenix")
+    assert (refused.value.code, refused.value.reason) == (4403, "Banned")
 
 
 @pytest.mark.parametrize(
@@ -152,33 +123,33 @@ def test_auth_token_decoding(offered: list[str], token: str | None) -> None:
 
 
 def test_join_payload_reaches_on_join_and_refusal_is_an_error_reply(
-    client: TestClient, papp: PhoenixApp
+    client: HubClient, papp: PhoenixApp
 ) -> None:
-    with client.websocket_connect(URL) as ws:
-        send(ws, "1", "1", "room:secret", "phx_join", {"password": "nope"})
+    with client.connect(URL, protocol="phoenix") as ws:
+        ws.send("room:secret", "phx_join", {"password": "nope"}, ref="1", join_ref="1")
         assert ws.receive_text() == (
             '["1","1","room:secret","phx_reply",'
             '{"status":"error","response":{"reason":"Wrong password"}}]'
         )
-        send(ws, "1", "2", "room:secret", "echo", "x")  # refused: not joined
-        assert recv(ws) == [
+        ws.send("room:secret", "echo", "x", ref="2", join_ref="1")  # refused: not joined
+        assert ws.receive_json() == [
             "1",
             "2",
             "room:secret",
             "phx_reply",
             {"status": "error", "response": {"reason": "Topic not found", "code": 4404}},
         ]
-        join(ws, "room:secret", "3", {"password": "sesame"})
+        assert ws.join("room:secret", {"password": "sesame"}, ref="3") == {}
     assert papp.seen.joins == [
         {"topic": "room:secret", "payload": {"password": "nope"}},
         {"topic": "room:secret", "payload": {"password": "sesame"}},
     ]
 
 
-def test_join_of_an_unknown_topic_is_an_error_reply(client: TestClient) -> None:
-    with client.websocket_connect(URL) as ws:
-        send(ws, "1", "1", "nowhere", "phx_join", {})
-        assert recv(ws) == [
+def test_join_of_an_unknown_topic_is_an_error_reply(client: HubClient) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        ws.send("nowhere", "phx_join", {}, ref="1", join_ref="1")
+        assert ws.receive_json() == [
             "1",
             "1",
             "nowhere",
@@ -187,48 +158,65 @@ def test_join_of_an_unknown_topic_is_an_error_reply(client: TestClient) -> None:
         ]
 
 
-def test_crashing_join_answers_join_crashed(client: TestClient) -> None:
-    with client.websocket_connect(URL) as ws:
-        send(ws, "1", "1", "room:crash", "phx_join", {})
-        assert recv(ws) == [
+def test_crashing_join_answers_join_crashed(client: HubClient) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        ws.send("room:crash", "phx_join", {}, ref="1", join_ref="1")
+        assert ws.receive_json() == [
             "1",
             "1",
             "room:crash",
             "phx_reply",
             {"status": "error", "response": {"reason": "join crashed"}},
         ]
-        nothing_pending(ws)
+        ws.assert_nothing_pending()
 
 
-def test_rejoin_with_new_join_ref_replaces_the_old(client: TestClient, papp: PhoenixApp) -> None:
-    with client.websocket_connect(URL) as ws:
-        join(ws, "room:a", "1")
-        join(ws, "room:a", "5")
+def test_rejoin_with_new_join_ref_replaces_the_old(client: HubClient, papp: PhoenixApp) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
+        assert ws.join("room:a", ref="5") == {}
         assert papp.seen.exits == ["room:a"]
-        send(ws, "1", "6", "room:a", "echo", "stale")  # the old join_ref: ignored
-        nothing_pending(ws)
-        send(ws, "5", "7", "room:a", "echo", "fresh")
-        assert recv(ws) == ["5", "7", "room:a", "phx_reply", {"status": "ok", "response": "fresh"}]
-        send(ws, "5", "8", "room:a", "emit", 1)
-        assert recv(ws) == ["5", None, "room:a", "pushed", 1]
-        assert recv(ws) == ["5", "8", "room:a", "phx_reply", {"status": "ok", "response": {}}]
+        ws.send("room:a", "echo", "stale", ref="6", join_ref="1")  # the old join_ref: ignored
+        ws.assert_nothing_pending()
+        ws.send("room:a", "echo", "fresh", ref="7", join_ref="5")
+        assert ws.receive_json() == [
+            "5",
+            "7",
+            "room:a",
+            "phx_reply",
+            {"status": "ok", "response": "fresh"},
+        ]
+        ws.send("room:a", "emit", 1, ref="8", join_ref="5")
+        assert ws.receive_json() == ["5", None, "room:a", "pushed", 1]
+        assert ws.receive_json() == [
+            "5",
+            "8",
+            "room:a",
+            "phx_reply",
+            {"status": "ok", "response": {}},
+        ]
 
 
-def test_stale_join_ref_messages_are_ignored(client: TestClient) -> None:
-    with client.websocket_connect(URL) as ws:
-        join(ws, "room:a", "1")
-        send(ws, "0", "2", "room:a", "echo", 1)
-        send(ws, "0", "3", "room:a", "phx_leave", {})
-        nothing_pending(ws)
-        send(ws, "1", "4", "room:a", "echo", 2)  # still joined
-        assert recv(ws)[1:] == ["4", "room:a", "phx_reply", {"status": "ok", "response": 2}]
+def test_stale_join_ref_messages_are_ignored(client: HubClient) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
+        ws.send("room:a", "echo", 1, ref="2", join_ref="0")
+        ws.send("room:a", "phx_leave", {}, ref="3", join_ref="0")
+        ws.assert_nothing_pending()
+        ws.send("room:a", "echo", 2, ref="4", join_ref="1")  # still joined
+        assert ws.receive_json()[1:] == [
+            "4",
+            "room:a",
+            "phx_reply",
+            {"status": "ok", "response": 2},
+        ]
 
 
-def test_same_join_ref_twice_is_already_joined(client: TestClient) -> None:
-    with client.websocket_connect(URL) as ws:
-        join(ws, "room:a", "1")
-        send(ws, "1", "1", "room:a", "phx_join", {})
-        assert recv(ws)[4] == {
+def test_same_join_ref_twice_is_already_joined(client: HubClient) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
+        ws.send("room:a", "phx_join", {}, ref="1", join_ref="1")
+        assert ws.receive_json()[4] == {
             "status": "error",
             "response": {"reason": "Already joined", "code": 4409},
         }
@@ -237,23 +225,23 @@ def test_same_join_ref_twice_is_already_joined(client: TestClient) -> None:
 # -- pushes and replies ------------------------------------------------------------------------
 
 
-def test_push_replies_with_the_return_value_or_the_reply_error(client: TestClient) -> None:
-    with client.websocket_connect(URL) as ws:
-        join(ws, "room:a", "1")
-        send(ws, "1", "2", "room:a", "echo", {"n": 1})
+def test_push_replies_with_the_return_value_or_the_reply_error(client: HubClient) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
+        ws.send("room:a", "echo", {"n": 1}, ref="2", join_ref="1")
         assert (
             ws.receive_text() == '["1","2","room:a","phx_reply",{"status":"ok","response":{"n":1}}]'
         )
-        send(ws, "1", "3", "room:a", "fail", "x")
-        assert recv(ws) == [
+        ws.send("room:a", "fail", "x", ref="3", join_ref="1")
+        assert ws.receive_json() == [
             "1",
             "3",
             "room:a",
             "phx_reply",
             {"status": "error", "response": {"reason": "Not allowed", "asked": "x"}},
         ]
-        send(ws, "1", "4", "room:a", "no-such-event", None)
-        assert recv(ws) == [
+        ws.send("room:a", "no-such-event", None, ref="4", join_ref="1")
+        assert ws.receive_json() == [
             "1",
             "4",
             "room:a",
@@ -262,60 +250,66 @@ def test_push_replies_with_the_return_value_or_the_reply_error(client: TestClien
         ]
 
 
-def test_server_pushes_carry_join_ref_and_broadcasts_carry_none(client: TestClient) -> None:
-    with client.websocket_connect(URL) as ws:
-        join(ws, "room:a", "1")
-        send(ws, "1", "2", "room:a", "emit", {"a": 1})
+def test_server_pushes_carry_join_ref_and_broadcasts_carry_none(client: HubClient) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
+        ws.send("room:a", "emit", {"a": 1}, ref="2", join_ref="1")
         assert ws.receive_text() == '["1",null,"room:a","pushed",{"a":1}]'
-        assert recv(ws)[1] == "2"
-        send(ws, "1", "3", "room:a", "shout", "hé")
+        assert ws.receive_json()[1] == "2"
+        ws.send("room:a", "shout", "hé", ref="3", join_ref="1")
         assert ws.receive_text() == '[null,null,"room:a","shouted","hé"]'
-        assert recv(ws)[1] == "3"
+        assert ws.receive_json()[1] == "3"
 
 
 def test_crashing_callback_sends_phx_error_and_the_client_can_rejoin(
-    client: TestClient, papp: PhoenixApp
+    client: HubClient, papp: PhoenixApp
 ) -> None:
-    with client.websocket_connect(URL) as ws:
-        join(ws, "room:a", "1")
-        send(ws, "1", "2", "room:a", "crash", None)
+    with client.connect(URL, protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
+        ws.send("room:a", "crash", None, ref="2", join_ref="1")
         assert ws.receive_text() == '["1","1","room:a","phx_error",{}]'
-        nothing_pending(ws)
-        join(ws, "room:a", "3")  # what phoenix.js does after phx_error
-        send(ws, "3", "4", "room:a", "echo", "back")
-        assert recv(ws)[4] == {"status": "ok", "response": "back"}
+        ws.assert_nothing_pending()
+        assert ws.join("room:a", ref="3") == {}  # what phoenix.js does after phx_error
+        ws.send("room:a", "echo", "back", ref="4", join_ref="3")
+        assert ws.receive_json()[4] == {"status": "ok", "response": "back"}
     assert papp.hub.stats.callback_errors == 1
 
 
-def test_leave_is_acked_then_closed(client: TestClient, papp: PhoenixApp) -> None:
-    with client.websocket_connect(URL) as ws:
-        join(ws, "room:a", "1")
-        send(ws, "1", "2", "room:a", "phx_leave", {})
+def test_leave_is_acked_then_closed(client: HubClient, papp: PhoenixApp) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
+        ws.send("room:a", "phx_leave", {}, ref="2", join_ref="1")
         assert ws.receive_text() == '["1","2","room:a","phx_reply",{"status":"ok","response":{}}]'
         assert ws.receive_text() == '["1","1","room:a","phx_close",{}]'
         assert papp.seen.exits == ["room:a"]
         # Phoenix answers a leave of a topic that is not joined with ok, too
-        send(ws, "1", "3", "room:a", "phx_leave", {})
-        assert recv(ws) == ["1", "3", "room:a", "phx_reply", {"status": "ok", "response": {}}]
-        send(ws, "1", "4", "room:a", "echo", 1)
-        assert recv(ws)[4]["response"] == {"reason": "Topic not found", "code": 4404}
+        ws.send("room:a", "phx_leave", {}, ref="3", join_ref="1")
+        assert ws.receive_json() == [
+            "1",
+            "3",
+            "room:a",
+            "phx_reply",
+            {"status": "ok", "response": {}},
+        ]
+        ws.send("room:a", "echo", 1, ref="4", join_ref="1")
+        assert ws.receive_json()[4]["response"] == {"reason": "Topic not found", "code": 4404}
 
 
-def test_broadcast_reaches_both_protocols_on_one_hub(client: TestClient) -> None:
+def test_broadcast_reaches_both_protocols_on_one_hub(client: HubClient) -> None:
     with (
-        client.websocket_connect(URL) as phx,
-        client.websocket_connect("/socket/websocket") as env,
+        client.connect(URL, protocol="phoenix") as phx,
+        client.connect("/socket/websocket") as env,
     ):
-        join(phx, "room:mixed", "1")
+        assert phx.join("room:mixed", ref="1") == {}
         env.send_json({"topic": "room:mixed", "event": "join", "ref": "j"})
         assert env.receive_json()["payload"] == {"status": "ok", "response": None}
         env.send_json({"topic": "room:mixed", "event": "shout", "payload": [1, 2]})
         assert phx.receive_text() == '[null,null,"room:mixed","shouted",[1,2]]'
         assert env.receive_text() == '{"topic":"room:mixed","event":"shouted","payload":[1,2]}'
-        send(phx, "1", "2", "room:mixed", "shout_others", "only-env")
+        phx.send("room:mixed", "shout_others", "only-env", ref="2", join_ref="1")
         assert env.receive_json()["payload"] == "only-env"
-        assert recv(phx)[1:4] == ["2", "room:mixed", "phx_reply"]
-        nothing_pending(phx)
+        assert phx.receive_json()[1:4] == ["2", "room:mixed", "phx_reply"]
+        phx.assert_nothing_pending()
 
 
 # -- bad input, binary, idle -------------------------------------------------------------------------
@@ -332,15 +326,15 @@ def test_broadcast_reaches_both_protocols_on_one_hub(client: TestClient) -> None
     ],
 )
 def test_malformed_frames_get_an_error_and_the_connection_stays(
-    client: TestClient, text: str
+    client: HubClient, text: str
 ) -> None:
-    with client.websocket_connect(URL) as ws:
+    with client.connect(URL, protocol="phoenix") as ws:
         ws.send_text(text)
-        frame = recv(ws)
+        frame = ws.receive_json()
         assert frame[3] == "phx_reply"
         assert frame[4]["status"] == "error"
         assert frame[4]["response"]["code"] == 4400
-        nothing_pending(ws)
+        ws.assert_nothing_pending()
 
 
 def _binary_push(join_ref: str, ref: str, topic: str, event: str, payload: bytes) -> bytes:
@@ -348,29 +342,28 @@ def _binary_push(join_ref: str, ref: str, topic: str, event: str, payload: bytes
     return bytes([0, *map(len, fields)]) + b"".join(fields) + payload
 
 
-def test_binary_push_gets_a_binary_reply_and_binary_broadcasts(client: TestClient) -> None:
-    with client.websocket_connect(URL) as ws:
-        join(ws, "room:a", "1")
+def test_binary_push_gets_a_binary_reply_and_binary_broadcasts(client: HubClient) -> None:
+    with client.connect(URL, protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
         ws.send_bytes(_binary_push("1", "2", "room:a", "echo", b"\x00\xffraw"))
         # reply: kind 1, sizes of join_ref/ref/topic/status, the fields, the data
         assert ws.receive_bytes() == b"\x01\x01\x01\x06\x021" + b"2room:aok" + b"\x00\xffraw"
         ws.send_bytes(_binary_push("1", "3", "room:a", "shout", b"\x01\x02"))
         # broadcast: kind 2, sizes of topic/event, the fields, the data
         assert ws.receive_bytes() == b"\x02\x06\x07room:ashouted\x01\x02"
-        assert recv(ws)[1] == "3"
+        assert ws.receive_json()[1] == "3"
         ws.send_bytes(_binary_push("1", "4", "room:a", "emit", b"\x07"))
         # push: kind 0, sizes of join_ref/topic/event, the fields, the data
         assert ws.receive_bytes() == b"\x00\x01\x06\x061room:apushed\x07"
-        assert recv(ws)[1] == "4"
+        assert ws.receive_json()[1] == "4"
         ws.send_bytes(b"\x05garbage")
-        assert recv(ws)[4]["response"]["code"] == 4400
+        assert ws.receive_json()[4]["response"]["code"] == 4400
 
 
-def test_idle_connection_is_closed(client: TestClient) -> None:
-    with client.websocket_connect("/idle/websocket?vsn=2.0.0") as ws:
-        join(ws, "room:a", "1")
-        message = ws.receive()
-        assert message == {"type": "websocket.close", "code": 1000, "reason": "Idle timeout"}
+def test_idle_connection_is_closed(client: HubClient) -> None:
+    with client.connect("/idle/websocket?vsn=2.0.0", protocol="phoenix") as ws:
+        assert ws.join("room:a", ref="1") == {}
+        assert ws.wait_closed() == (1000, "Idle timeout")
 
 
 def test_idle_timeout_defaults() -> None:
@@ -402,21 +395,21 @@ def test_a_publish_is_encoded_once_per_protocol_in_use() -> None:
     papp = build(
         protocol=lambda sock: phoenix if sock.query_params.get("vsn") == "2.0.0" else envelope
     )
-    with TestClient(papp.app) as client:
+    with HubClient(papp.app) as client:
         with (
-            client.websocket_connect(URL) as p1,
-            client.websocket_connect(URL) as p2,
-            client.websocket_connect("/socket/websocket") as e1,
-            client.websocket_connect("/socket/websocket") as e2,
+            client.connect(URL, protocol="phoenix") as p1,
+            client.connect(URL, protocol="phoenix") as p2,
+            client.connect("/socket/websocket") as e1,
+            client.connect("/socket/websocket") as e2,
         ):
             for i, ws in enumerate((p1, p2)):
-                join(ws, "room:x", str(i))
+                assert ws.join("room:x", ref=str(i)) == {}
             for ws in (e1, e2):
                 ws.send_json({"topic": "room:x", "event": "join", "ref": "j"})
                 assert ws.receive_json()["payload"]["status"] == "ok"
-            send(p1, "0", "9", "room:x", "shout", "once")
+            p1.send("room:x", "shout", "once", ref="9", join_ref="0")
             for ws in (p1, p2):
-                assert recv(ws) == [None, None, "room:x", "shouted", "once"]
+                assert ws.receive_json() == [None, None, "room:x", "shouted", "once"]
             for ws in (e1, e2):
                 assert ws.receive_json() == {
                     "topic": "room:x",
