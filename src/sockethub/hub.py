@@ -14,6 +14,8 @@ from .bus.base import SocketBus
 from .bus.memory import InMemorySocketBus
 from .channel import Channel, require_async
 from .handshake import OriginPolicy
+from .history import store_for
+from .history.base import History, HistoryPage, HistoryStore, StreamPosition
 from .limits import HubLimits
 from .protocols.base import WireProtocol
 from .protocols.envelope import EnvelopeProtocol
@@ -117,6 +119,8 @@ class SocketHub(RouteBase):
       the connection at a time, as 0.1 did (the facade uses it).  Either way, control
       frames (Phoenix heartbeats) are answered while a callback runs, and frames to the
       client leave in the order they were produced.
+    * ``history_store``: where channels registered with ``history=`` keep their streams
+      (default: the store that goes with ``bus``, see :func:`sockethub.history.store_for`).
 
     Joins: ``on_join``'s return value is the join reply's ``response`` (Phoenix's
     ``{:ok, reply, socket}``; in the 0.1 envelope, sent when the join carried a ``ref``).
@@ -139,6 +143,7 @@ class SocketHub(RouteBase):
         protocol: ProtocolChoice | None = None,
         per_join_sockets: bool = True,
         ordering: Ordering = "topic",
+        history_store: HistoryStore | None = None,
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
         if error_policy not in ("reply", "close", "raise"):
@@ -166,17 +171,24 @@ class SocketHub(RouteBase):
             )
         self.per_join_sockets = per_join_sockets
         self.ordering: Ordering = ordering
+        self._history_store: HistoryStore | None = history_store
+        self._with_history = False
 
     # -- registration ---------------------------------------------------------------------
 
-    def channel(self, pattern: str) -> Channel:
+    def channel(self, pattern: str, *, history: History | None = None) -> Channel:
         """Register and return a channel for ``pattern`` (``"room:{room_id}"``).
 
         The pattern is validated now: a bad placeholder, unbalanced braces, a repeated
         name, or a pattern that duplicates (or has the same shape as) one already on this
-        hub raises ``ValueError``.
+        hub raises ``ValueError``.  ``history=History(size=..., ttl=...)`` makes its topics
+        keep their latest publications, each with a position, for clients that rejoin
+        (see ``docs/history.md``); a hub whose bus has no matching history store (and no
+        ``history_store``) raises ``TypeError`` here.
         """
-        channel = Channel(pattern)
+        channel = Channel(pattern, history=history)
+        if history is not None:
+            self.history_store  # noqa: B018 (fails now, not at the first publish)
         self._add(channel)
         return channel
 
@@ -199,6 +211,8 @@ class SocketHub(RouteBase):
     def _add(self, channel: Channel) -> None:
         self._table.add(channel.pattern, channel)
         self._channels.append(channel)
+        if channel.history is not None:
+            self._with_history = True
 
     def on_connect(self, func: HookF) -> HookF:
         """Register ``async def on_connect(sock) -> None``.
@@ -240,10 +254,49 @@ class SocketHub(RouteBase):
 
     # -- publishing and lifecycle ----------------------------------------------------------
 
-    async def publish(self, topic: str, event: str, payload: Any) -> None:
+    async def publish(self, topic: str, event: str, payload: Any) -> StreamPosition | None:
         """Send ``{topic, event, payload}`` to every socket joined to ``topic``, from
-        anywhere in the app (an HTTP endpoint, a background task).  No-op if nobody joined."""
+        anywhere in the app (an HTTP endpoint, a background task).  No-op if nobody joined,
+        unless the topic's channel keeps history: then the publication is stored, and its
+        position is returned (None for topics without history)."""
+        history = self.history_of(topic)
+        if history is not None:
+            return await self.history_store.publish(topic, event, payload, history)
         await self.bus.publish(topic, event, payload)
+        return None
+
+    # -- history ----------------------------------------------------------------------------
+
+    @property
+    def history_store(self) -> HistoryStore:
+        """Where this hub's topics with history keep their streams: the store passed as
+        ``history_store``, else the one that goes with the bus (memory or Redis)."""
+        store = self._history_store
+        if store is None:
+            store = self._history_store = store_for(self.bus)
+        return store
+
+    def history_of(self, topic: str) -> History | None:
+        """The :class:`History` of the channel serving ``topic``, or None."""
+        if not self._with_history:
+            return None
+        resolved = self._table.resolve(topic)
+        return None if resolved is None else resolved[0].history
+
+    async def history(
+        self, topic: str, *, since: StreamPosition | None = None, limit: int | None = None
+    ) -> HistoryPage:
+        """The stored publications of ``topic`` after ``since`` (all kept ones by
+        default), oldest first, at most ``limit``, with the stream's current position.
+
+        ``page.complete`` is False when ``since`` is from another epoch or older than what
+        is kept (``page.publications`` is then empty).  ``ValueError`` if ``topic``'s
+        channel keeps no history; :class:`~sockethub.BusUnavailable` if Redis is away.
+        """
+        history = self.history_of(topic)
+        if history is None:
+            raise ValueError(f"topic {topic!r} has no channel with history on this hub")
+        return await self.history_store.read(topic, history, since=since, limit=limit)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:

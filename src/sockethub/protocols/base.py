@@ -59,6 +59,11 @@ class WireProtocol:
         """Encode a bus message for every subscriber (called once per publish)."""
         raise NotImplementedError
 
+    def publication(self, message: PubSubMessage) -> str | bytes:
+        """Encode a publication of a topic with history: a broadcast that also carries
+        the message's ``offset`` and ``epoch`` (see ``docs/history.md``)."""
+        raise NotImplementedError
+
     def push(
         self, topic: str | None, event: str, payload: Any, join_ref: str | None
     ) -> str | bytes:

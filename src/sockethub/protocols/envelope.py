@@ -40,6 +40,19 @@ class EnvelopeProtocol(WireProtocol):
     def broadcast(self, message: PubSubMessage) -> str:
         return dumps({"topic": message.topic, "event": message.event, "payload": message.payload})
 
+    def publication(self, message: PubSubMessage) -> str:
+        """``{"topic", "event", "payload", "offset", "epoch"}``: a broadcast with its place
+        in the topic's history."""
+        return dumps(
+            {
+                "topic": message.topic,
+                "event": message.event,
+                "payload": message.payload,
+                "offset": message.offset,  # type: ignore[attr-defined]
+                "epoch": message.epoch,  # type: ignore[attr-defined]
+            }
+        )
+
     def push(self, topic: str | None, event: str, payload: Any, join_ref: str | None) -> str:
         return dumps({"topic": topic, "event": event, "payload": payload})
 
