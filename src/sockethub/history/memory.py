@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from ..bus.base import BusCallback
+from ..bus.base import BusCallback, MessageError
 from ..bus.memory import InMemorySocketBus
 from ..errors import EncodeError
 from .base import (
@@ -79,10 +79,19 @@ class InMemoryHistory(HistoryStore):
         stream = self._stream(topic, history, now)
         stream.top += 1
         offset = stream.top
-        stream.entries.append((offset, now, event, payload))
-        await self._bus.deliver(
-            PositionedMessage(topic, event, payload, offset, stream.epoch), exclude=exclude
-        )
+        entry = (offset, now, event, payload)
+        stream.entries.append(entry)
+        try:
+            await self._bus.deliver(
+                PositionedMessage(topic, event, payload, offset, stream.epoch), exclude=exclude
+            )
+        except MessageError:
+            # Nobody could be sent it (its payload cannot be encoded): not stored either,
+            # unless something was published after it meanwhile.
+            if stream.top == offset and stream.entries and stream.entries[-1] is entry:
+                stream.entries.pop()
+                stream.top -= 1
+            raise
         return StreamPosition(offset, stream.epoch)
 
     async def read(
