@@ -5,7 +5,8 @@ Configuration from the environment, so that several processes share one Redis:
 (history of 2,000) and ``small:{id}`` (history of 10); ``say`` publishes the payload.
 ``POST /publish`` with ``{"topic", "from", "count"}`` publishes ``count`` messages
 ``{"from": from, "i": i}`` (event ``said``) from server code, one after the other, and
-answers the last position.  ``GET /health`` answers 200 once the bus is healthy.
+answers the last position.  phoenix.js connects to ``/ws`` (its socket adds
+``/websocket``).  ``GET /health`` answers 200 once the bus is healthy.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ async def say(payload: Any, sock: ISocket) -> None:
     await sock.publish(payload, event="said")
 
 
+# phoenix.js connects to "<endpoint>/websocket": the same channels, on the same bus.
+phoenix_hub = SocketHub("/ws/websocket", bus=bus)
+phoenix_hub.include(hub)
+
+
 async def publish(request: Request) -> JSONResponse:
     body = await request.json()
     position = None
@@ -53,6 +59,11 @@ async def health(request: Request) -> JSONResponse:
 
 
 app = Starlette(
-    routes=[Route("/publish", publish, methods=["POST"]), Route("/health", health), hub],
+    routes=[
+        Route("/publish", publish, methods=["POST"]),
+        Route("/health", health),
+        hub,
+        phoenix_hub,
+    ],
     lifespan=hub.lifespan,
 )
