@@ -7,6 +7,7 @@
 from .bus import BusObserver, BusUnavailable, InMemorySocketBus, PubSubMessage, SocketBus
 from .channel import Channel
 from .errors import EncodeError, JoinRefused, RejectError, ReplyError, SockethubDeprecationWarning
+from .history import History, StreamPosition
 from .hub import HubStats, SocketHub
 from .limits import HubLimits
 from .protocols import EnvelopeProtocol, PhoenixProtocol, WireProtocol
@@ -22,6 +23,7 @@ __all__ = [
     "ChannelSocket",
     "EncodeError",
     "EnvelopeProtocol",
+    "History",
     "HubLimits",
     "HubStats",
     "ISocket",
@@ -34,6 +36,7 @@ __all__ = [
     "SocketBus",
     "SocketHub",
     "SockethubDeprecationWarning",
+    "StreamPosition",
     "WebSocketRoute",
     "WireProtocol",
     "__version__",

@@ -454,7 +454,12 @@ class Session:
             frame = protocol.reply(inbound, "ok", join_response(result, page, since))
             if frame is not None:
                 self._put(frame)
-            deliver.release(topic, page, since)
+            try:
+                deliver.release(topic, page, since)
+            except OutboxClosed:
+                pass
+            except MessageError as exc:
+                logger.error("recovering %r on %s stopped: %s", topic, self.sock, exc)
             return
         if frame is not None:
             self._put(frame)

@@ -104,26 +104,34 @@ class Catchup:
     def release(self, topic: str, page: HistoryPage, since: StreamPosition | None) -> int:
         """Queue the recovered publications, then the buffered live ones after them;
         deliver live from now on.  Call right after queueing the join reply, without
-        suspending in between.  Returns how many publications were recovered."""
+        suspending in between.  Returns how many publications were recovered.
+
+        Raises :class:`OutboxClosed` if the socket went away meanwhile and
+        :class:`MessageError` if a publication cannot be encoded; either way the callback
+        delivers live from then on (nothing stays buffered).
+        """
         position = page.position
         self._epoch = position.epoch
-        recovered = 0
-        if since is not None and page.complete:
-            self._last = since.offset
-            for publication in page.publications:
-                self._send(
-                    PositionedMessage(
-                        topic,
-                        publication.event,
-                        publication.payload,
-                        publication.offset,
-                        position.epoch,
-                    )
-                )
-                recovered += 1
-        else:
-            self._last = position.offset
         buffer, self._buffer = self._buffer, None
+        recovered = 0
+        if since is None or not page.complete:
+            self._last = position.offset
+        else:
+            self._last = since.offset
+            encode, put, epoch = self._encode, self._put, position.epoch
+            for publication in page.publications:
+                if publication.offset <= self._last:
+                    continue
+                stored = PositionedMessage(
+                    topic, publication.event, publication.payload, publication.offset, epoch
+                )
+                try:
+                    frame = encode(stored)
+                except Exception as exc:
+                    raise MessageError(f"cannot encode a message to {topic!r}: {exc}") from exc
+                put(frame)
+                self._last = publication.offset
+                recovered += 1
         for message in buffer or ():
             self._send(message)
         return recovered
