@@ -76,12 +76,24 @@ def join_response(result: Any, page: HistoryPage, since: StreamPosition | None) 
     return {**(result or {}), REPLY_FIELD: outcome}
 
 
+_CACHE_KEYS: dict[WireProtocol, object] = {}
+
+
+def _cache_key(protocol: WireProtocol) -> object:
+    """The key of a protocol's positioned frame in a message's encode-once cache: one
+    plain object per protocol (hashed by identity, unlike a tuple)."""
+    key = _CACHE_KEYS.get(protocol)
+    if key is None:
+        key = _CACHE_KEYS[protocol] = object()
+    return key
+
+
 class Catchup:
     """The bus callback of one joined topic with history: buffer, then deliver in order.
 
     Like the plain subscriber it never awaits and raises :class:`OutboxClosed` once its
     socket is gone; it sends a topic's publications with their position
-    (:meth:`WireProtocol.publication`), each offset of an epoch at most once.
+    (:meth:`WireProtocol.publication`); at the seam, each offset of an epoch at most once.
     """
 
     __slots__ = ("_buffer", "_encode", "_epoch", "_key", "_last", "_protocol", "_put")
@@ -90,16 +102,22 @@ class Catchup:
         self._put = outbox.put
         self._protocol = protocol
         self._encode = protocol.publication
-        self._key = (protocol, REPLY_FIELD)
+        self._key = _cache_key(protocol)
         self._buffer: list[PubSubMessage] | None = []
         self._epoch: str | None = None
         self._last = 0
 
     def __call__(self, message: PubSubMessage) -> None:
-        if self._buffer is not None:
-            self._buffer.append(message)
+        if type(message) is not PositionedMessage or self._buffer is not None:
+            self._send(message)
             return
-        self._send(message)
+        # The hot path, once the catch-up is done: a topic's offsets arrive in increasing
+        # order (the store's contract), so there is nothing left to compare.
+        try:
+            frame = message.encoded(self._key, self._encode)
+        except Exception as exc:
+            raise MessageError(f"cannot encode a message to {message.topic!r}: {exc}") from exc
+        self._put(frame)
 
     def release(self, topic: str, page: HistoryPage, since: StreamPosition | None) -> int:
         """Queue the recovered publications, then the buffered live ones after them;
@@ -137,6 +155,9 @@ class Catchup:
         return recovered
 
     def _send(self, message: PubSubMessage) -> None:
+        if self._buffer is not None:
+            self._buffer.append(message)
+            return
         offset = getattr(message, "offset", None)
         try:
             if offset is None:

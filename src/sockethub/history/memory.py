@@ -25,9 +25,10 @@ __all__ = ["InMemoryHistory"]
 
 
 class _Stream:
-    __slots__ = ("entries", "epoch", "last_used", "top")
+    __slots__ = ("entries", "epoch", "last_used", "position_ttl", "top")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, position_ttl: float) -> None:
+        self.position_ttl = position_ttl
         self.epoch = os.urandom(6).hex()
         self.top = 0
         # (offset, stored at, event, payload), oldest first; bounded by the history size.
@@ -57,8 +58,8 @@ class InMemoryHistory(HistoryStore):
         self._bus = bus
         self._streams: dict[str, _Stream] = {}
         # Streams in least-recently-used order, for the idle sweep.
-        self._order: collections.OrderedDict[str, float] = collections.OrderedDict()
-        self._position_ttls: dict[str, float] = {}
+        self._order: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._swept = time.monotonic()
 
     async def publish(
         self,
@@ -75,7 +76,8 @@ class InMemoryHistory(HistoryStore):
                 "values, not bytes"
             )
         now = time.monotonic()
-        self._sweep(now)
+        if now - self._swept > 1.0:
+            self._sweep(now)
         stream = self._stream(topic, history, now)
         stream.top += 1
         offset = stream.top
@@ -122,7 +124,6 @@ class InMemoryHistory(HistoryStore):
         """Forget every stream (what a restart does): every topic starts a new epoch."""
         self._streams.clear()
         self._order.clear()
-        self._position_ttls.clear()
 
     # -- internals ------------------------------------------------------------------------
 
@@ -131,29 +132,32 @@ class InMemoryHistory(HistoryStore):
         if stream is not None and now - stream.last_used > history.position_ttl:
             stream = None  # idle too long: forgotten, as the Redis keys would expire
         if stream is None or stream.entries.maxlen != history.size:
-            fresh = _Stream(history.size)
-            if stream is not None and now - stream.last_used <= history.position_ttl:
+            fresh = _Stream(history.size, history.position_ttl)
+            if stream is not None:
                 # The size changed (a redeploy): keep the stream, re-bounded.
                 fresh.epoch, fresh.top = stream.epoch, stream.top
                 fresh.entries.extend(stream.entries)
             stream = self._streams[topic] = fresh
-        cutoff = now - history.ttl
+            self._order[topic] = None
         entries = stream.entries
-        while entries and entries[0][1] < cutoff:
-            entries.popleft()
+        if entries and entries[0][1] < now - history.ttl:
+            cutoff = now - history.ttl
+            while entries and entries[0][1] < cutoff:
+                entries.popleft()
         stream.last_used = now
-        self._order[topic] = now
         self._order.move_to_end(topic)
-        self._position_ttls[topic] = history.position_ttl
         return stream
 
-    def _sweep(self, now: float, budget: int = 4) -> None:
+    def _sweep(self, now: float, budget: int = 64) -> None:
+        """Forget streams idle past their ``position_ttl``, least recently used first."""
+        self._swept = now
         order = self._order
+        streams = self._streams
         while budget and order:
-            topic, used = next(iter(order.items()))
-            if now - used <= self._position_ttls.get(topic, 0.0):
+            topic = next(iter(order))
+            stream = streams.get(topic)
+            if stream is not None and now - stream.last_used <= stream.position_ttl:
                 return
             del order[topic]
-            self._streams.pop(topic, None)
-            self._position_ttls.pop(topic, None)
+            streams.pop(topic, None)
             budget -= 1
