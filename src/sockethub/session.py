@@ -440,8 +440,11 @@ class Session:
             await self.hub.bus.subscribe(topic, deliver)
             if history is not None:
                 page = await self.hub.history_store.read(topic, history, since=since)
-        except Exception:
-            logger.exception("bus.subscribe(%r) or its history failed; the join is undone", topic)
+        except Exception as exc:
+            if isinstance(exc, BusUnavailable):
+                logger.warning("join of %r undone: %s", topic, exc)
+            else:
+                logger.exception("bus.subscribe(%r) or its history failed; join undone", topic)
             if self.joined.get(topic) is entry:
                 del self.joined[topic]
             await self._unsubscribe(topic, entry)
