@@ -202,6 +202,8 @@ class SocketHub(RouteBase):
         with one already here raises ``ValueError`` and adds nothing.
         """
         additions = [ch.prefixed(parent_prefix) for hub in hubs for ch in hub.channels]
+        if any(ch.history is not None for ch in additions):
+            self.history_store  # noqa: B018 (a TypeError now if the bus has no store)
         trial: TopicTable[Channel] = TopicTable()
         for channel in (*self._channels, *additions):
             trial.add(channel.pattern, channel)
