@@ -169,3 +169,18 @@ def test_history_settings_are_validated() -> None:
     ):
         with pytest.raises(ValueError, match="History"):
             History(**bad)  # type: ignore[arg-type]
+
+
+async def test_a_topic_idle_past_its_position_ttl_starts_a_new_epoch(backend: Backend) -> None:
+    brief = History(size=10, ttl=0.2, position_ttl=0.4)
+    kept = History(size=10, ttl=0.2, position_ttl=60)
+    old = await backend.store.publish("idle", "e", 1, brief)
+    other = await backend.store.publish("busy", "e", 1, kept)
+    await asyncio.sleep(0.7)
+    page = await backend.store.read("idle", brief, since=old)
+    assert not page.complete and page.position.epoch != old.epoch
+    assert page.position.offset == 0
+    # Within its position_ttl a caught-up client still recovers (nothing missed), even
+    # though the publications themselves expired.
+    same = await backend.store.read("busy", kept, since=other)
+    assert same.complete and same.position == other

@@ -280,3 +280,16 @@ def test_a_channel_with_history_needs_a_store_for_its_bus() -> None:
         hub.channel("room:{id}", history=History(size=1, ttl=1))
     with pytest.raises(TypeError, match=r"sockethub\.History"):
         hub.channel("x", history={"size": 1})  # type: ignore[arg-type]
+
+
+def test_an_envelope_join_without_ref_still_recovers_in_order() -> None:
+    hub = make_hub()
+    with TestClient(app_for(hub)) as client, client.websocket_connect("/ws") as other:
+        epoch = join(other)["history"]["epoch"]
+        for i in range(3):
+            send(other, ROOM, "say", i)
+            recv(other)
+        with client.websocket_connect("/ws") as ws:
+            send(ws, ROOM, "join", {"since": {"offset": 1, "epoch": epoch}})
+            assert [recv(ws) for _ in range(2)] == [said(1, 2, epoch), said(2, 3, epoch)]
+            probe(ws)
