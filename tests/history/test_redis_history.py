@@ -15,6 +15,7 @@ from sockethub import BusUnavailable, History, SocketHub
 from sockethub.bus.redis import RedisSocketBus
 from sockethub.history import StreamPosition
 from sockethub.history.redis import RedisHistory
+from tests.bus.support import eventually
 from tests.hub.helpers import app_for
 from tests.redis_server import RedisServer
 
@@ -124,3 +125,18 @@ def test_a_hub_answers_4503_to_joins_and_publishes_while_redis_is_down(
         }
         ws.send_text(json.dumps({"topic": "room:2", "event": "say", "payload": 1, "ref": "4"}))
         assert json.loads(ws.receive_text())["code"] == 4404  # the failed join left nothing
+
+
+async def test_a_message_with_a_malformed_position_is_dropped_and_logged(
+    redis_bus: RedisSocketBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    got: list[object] = []
+    await redis_bus.subscribe("t", lambda message: got.append(message.payload))
+    client = redis_bus.client
+    assert client is not None
+    channel = redis_bus.prefix + "t"
+    for bad in ('"h":"x"', '"h":[1]', '"h":[true,"e"]', '"h":[1,2]'):
+        await client.publish(channel, '{"e":"e","p":"bad",' + bad + "}")
+    await client.publish(channel, '{"e":"e","p":"good","h":[1,"e"]}')
+    await eventually(lambda: got == ["good"], what="the one well-formed message")
+    assert sum("malformed message" in r.getMessage() for r in caplog.records) == 4

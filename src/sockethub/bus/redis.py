@@ -690,11 +690,10 @@ class RedisSocketBus(SocketBus):
             position = body.get("h")
             if not isinstance(event, str) or not isinstance(origin, str | None):
                 raise TypeError("bad field types")
-            message = (
-                BusMessage(topic, event, payload)
-                if position is None
-                else (_positioned(topic, event, payload, position))
-            )
+            if position is None:
+                message = BusMessage(topic, event, payload)
+            else:
+                message = _positioned(topic, event, payload, position)
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             logger.warning(
                 "redis bus: dropping a malformed message on channel %r (%s): %.200r",
