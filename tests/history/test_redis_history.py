@@ -140,3 +140,16 @@ async def test_a_message_with_a_malformed_position_is_dropped_and_logged(
     await client.publish(channel, '{"e":"e","p":"good","h":[1,"e"]}')
     await eventually(lambda: got == ["good"], what="the one well-formed message")
     assert sum("malformed message" in r.getMessage() for r in caplog.records) == 4
+
+
+async def test_scripts_are_loaded_again_after_redis_forgot_them(redis_bus: RedisSocketBus) -> None:
+    store = RedisHistory(redis_bus)
+    history = History(size=10, ttl=60)
+    first = await store.publish("t", "e", 1, history)
+    client = redis_bus.client
+    assert client is not None
+    await client.script_flush()
+    assert await store.publish("t", "e", 2, history) == StreamPosition(2, first.epoch)
+    await client.script_flush()
+    page = await store.read("t", history, since=first)
+    assert [p.payload for p in page.publications] == [2]

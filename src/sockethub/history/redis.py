@@ -33,12 +33,12 @@ Redis restart; without it a restart is an epoch change.  Redis Cluster is not su
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from ..bus.base import BusCallback, BusUnavailable
 from ..bus.redis import RedisSocketBus
@@ -95,6 +95,10 @@ return {epoch, top, ms, redis.call('XRANGE', KEYS[1], ARGV[2], '+')}
 """
 
 
+_PUBLISH_SHA = hashlib.sha1(_PUBLISH.encode()).hexdigest()
+_READ_SHA = hashlib.sha1(_READ.encode()).hexdigest()
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
@@ -114,20 +118,15 @@ class RedisHistory(HistoryStore):
 
     def __init__(self, bus: RedisSocketBus) -> None:
         self._bus = bus
-        self._client: Redis | None = None
-        self._scripts: tuple[AsyncScript, AsyncScript] | None = None
 
-    def _script(self, client: Redis, which: int) -> AsyncScript:
-        """The publish (0) or read (1) script, registered on ``client`` (EVALSHA, loaded
-        again by redis-py if Redis lost it)."""
-        scripts = self._scripts
-        if scripts is None or self._client is not client:
-            self._client = client
-            scripts = self._scripts = (
-                client.register_script(_PUBLISH),
-                client.register_script(_READ),
-            )
-        return scripts[which]
+    async def _run(self, client: Redis, script: str, sha: str, *args: Any) -> Any:
+        """``EVALSHA`` the script (two keys first in ``args``), loading it when Redis does
+        not know it (first use, or after a restart or ``SCRIPT FLUSH``)."""
+        try:
+            return await client.evalsha(sha, 2, *args)
+        except NoScriptError:
+            await client.script_load(script)
+            return await client.evalsha(sha, 2, *args)
 
     def keys(self, topic: str) -> tuple[str, str]:
         """The stream key and the position hash key of ``topic``."""
@@ -151,18 +150,19 @@ class RedisHistory(HistoryStore):
         stream, meta = self.keys(topic)
 
         async def send(client: Redis, channel: str, body: str, origin: str) -> StreamPosition:
-            offset, epoch = await self._script(client, 0)(
-                keys=[stream, meta],
-                args=[
-                    channel,
-                    body,
-                    origin,
-                    history.size,
-                    _ms(history.ttl),
-                    _ms(history.position_ttl),
-                    os.urandom(6).hex(),
-                ],
-                client=client,
+            offset, epoch = await self._run(
+                client,
+                _PUBLISH,
+                _PUBLISH_SHA,
+                stream,
+                meta,
+                channel,
+                body,
+                origin,
+                history.size,
+                _ms(history.ttl),
+                _ms(history.position_ttl),
+                os.urandom(6).hex(),
             )
             return StreamPosition(int(offset), _text(epoch))
 
@@ -185,10 +185,15 @@ class RedisHistory(HistoryStore):
         stream, meta = self.keys(topic)
         first = "-" if since is None else f"{since.offset + 1}-0"
         try:
-            epoch, top, now, raw = await self._script(client, 1)(
-                keys=[stream, meta],
-                args=[os.urandom(6).hex(), first, _ms(history.position_ttl)],
-                client=client,
+            epoch, top, now, raw = await self._run(
+                client,
+                _READ,
+                _READ_SHA,
+                stream,
+                meta,
+                os.urandom(6).hex(),
+                first,
+                _ms(history.position_ttl),
             )
         except (RedisError, OSError) as exc:
             raise BusUnavailable(
