@@ -8,6 +8,7 @@ from .bus import BusObserver, BusUnavailable, InMemorySocketBus, PubSubMessage, 
 from .channel import Channel
 from .codec import Codec, JSONCodec, OrjsonCodec
 from .errors import EncodeError, JoinRefused, RejectError, ReplyError, SockethubDeprecationWarning
+from .history import History, StreamPosition
 from .hub import HubStats, SocketHub
 from .limits import HubLimits
 from .protocols import EnvelopeProtocol, PhoenixProtocol, WireProtocol
@@ -24,6 +25,7 @@ __all__ = [
     "Codec",
     "EncodeError",
     "EnvelopeProtocol",
+    "History",
     "HubLimits",
     "HubStats",
     "ISocket",
@@ -38,6 +40,7 @@ __all__ = [
     "SocketBus",
     "SocketHub",
     "SockethubDeprecationWarning",
+    "StreamPosition",
     "WebSocketRoute",
     "WireProtocol",
     "__version__",

@@ -14,6 +14,7 @@ from typing import Any
 from .callbacks import ExitT, JoinT, ReceiveT
 from .envelope import EVENT_NOT_FOUND, TOPIC_NOT_FOUND, MessageEnvelope
 from .errors import JoinRefused, RejectError
+from .history.base import History
 from .socket import ISocket
 from .topics import TopicPattern
 
@@ -75,12 +76,18 @@ class Channel:
     callback of the wrong arity or argument types.
     """
 
-    __slots__ = ("_callbacks", "_compiled", "topic_pattern")
+    __slots__ = ("_callbacks", "_compiled", "history", "topic_pattern")
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, history: History | None = None) -> None:
+        if history is not None and not isinstance(history, History):
+            raise TypeError(
+                f"channel {pattern!r}: history must be a sockethub.History, got {history!r}"
+            )
         self._compiled = TopicPattern.compile(pattern)
         self.topic_pattern = pattern
         self._callbacks = _Callbacks()
+        self.history = history
+        """What this channel's topics keep for rejoining clients (None: nothing)."""
 
     # -- registration ----------------------------------------------------------------
 
@@ -169,7 +176,7 @@ class Channel:
 
     def prefixed(self, prefix: str) -> Channel:
         """A channel for ``prefix + pattern`` sharing this channel's callbacks."""
-        copy = Channel(prefix + self.topic_pattern)
+        copy = Channel(prefix + self.topic_pattern, history=self.history)
         copy._callbacks = self._callbacks
         return copy
 

@@ -17,6 +17,8 @@ from .callbacks import ConnectionHook, HookT
 from .channel import Channel
 from .codec import DEFAULT_CODEC, Codec
 from .handshake import OriginPolicy
+from .history import store_for
+from .history.base import History, HistoryPage, HistoryStore, StreamPosition
 from .hooks import ConnectionHooks
 from .limits import HubLimits
 from .protocols.base import WireProtocol
@@ -125,6 +127,8 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
       the connection at a time, as 0.1 did (the facade uses it).  Either way, control
       frames (Phoenix heartbeats) are answered while a callback runs, and frames to the
       client leave in the order they were produced.
+    * ``history_store``: where channels registered with ``history=`` keep their streams
+      (default: the store that goes with ``bus``, see :func:`sockethub.history.store_for`).
 
     Joins: ``on_join``'s return value is the join reply's ``response`` (Phoenix's
     ``{:ok, reply, socket}``; in the 0.1 envelope, sent when the join carried a ``ref``).
@@ -158,6 +162,7 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         per_join_sockets: bool = True,
         ordering: Ordering = "topic",
         codec: Codec | None = None,
+        history_store: HistoryStore | None = None,
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
         self.endpoint = RouteEndpoint(self)
@@ -190,17 +195,24 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
             )
         self.per_join_sockets = per_join_sockets
         self.ordering: Ordering = ordering
+        self._history_store: HistoryStore | None = history_store
+        self._with_history = False
 
     # -- registration ---------------------------------------------------------------------
 
-    def channel(self, pattern: str) -> Channel:
+    def channel(self, pattern: str, *, history: History | None = None) -> Channel:
         """Register and return a channel for ``pattern`` (``"room:{room_id}"``).
 
         The pattern is validated now: a bad placeholder, unbalanced braces, a repeated
         name, or a pattern that duplicates (or has the same shape as) one already on this
-        hub raises ``ValueError``.
+        hub raises ``ValueError``.  ``history=History(size=..., ttl=...)`` makes its topics
+        keep their latest publications, each with a position, for clients that rejoin
+        (see ``docs/history.md``); a hub whose bus has no matching history store (and no
+        ``history_store``) raises ``TypeError`` here.
         """
-        channel = Channel(pattern)
+        channel = Channel(pattern, history=history)
+        if history is not None:
+            self.history_store  # noqa: B018 (fails now, not at the first publish)
         self._add(channel)
         return channel
 
@@ -214,6 +226,8 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         with one already here raises ``ValueError`` and adds nothing.
         """
         additions = [ch.prefixed(parent_prefix) for hub in hubs for ch in hub.channels]
+        if any(ch.history is not None for ch in additions):
+            self.history_store  # noqa: B018 (a TypeError now if the bus has no store)
         trial: TopicTable[Channel] = TopicTable()
         for channel in (*self._channels, *additions):
             trial.add(channel.pattern, channel)
@@ -223,6 +237,8 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
     def _add(self, channel: Channel) -> None:
         self._table.add(channel.pattern, channel)
         self._channels.append(channel)
+        if channel.history is not None:
+            self._with_history = True
 
     def on_connect(self, func: HookT) -> HookT:
         """Register ``async def on_connect(sock, **connection_params) -> None``.
@@ -294,21 +310,26 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
 
     # -- publishing and lifecycle ----------------------------------------------------------
 
-    async def publish(self, topic: str, event: str, payload: Any) -> None:
+    async def publish(self, topic: str, event: str, payload: Any) -> StreamPosition | None:
         """Send ``{topic, event, payload}`` to every socket joined to ``topic``, from
-        anywhere in the app (an HTTP endpoint, a background task).  No-op if nobody joined.
+        anywhere in the app (an HTTP endpoint, a background task).  No-op if nobody joined,
+        unless the topic's channel keeps history: then the publication is stored, and its
+        position is returned (None for topics without history).
 
         The payload is encoded now, by the hub's codec, once for every subscriber and
         protocol: one that cannot be sent raises :class:`~sockethub.EncodeError` (a
         ``TypeError``) on every bus, whether or not anybody joined the topic.
         """
-        await self._publish(topic, event, payload, None)
+        return await self._publish(topic, event, payload, None)
 
     async def _publish(
         self, topic: str, event: str, payload: Any, exclude: BusCallback | None
-    ) -> None:
+    ) -> StreamPosition | None:
         """:meth:`publish`, skipping the bus callback ``exclude`` (``sock.publish``'s
         ``exclude_self``)."""
+        history = self.history_of(topic)
+        if history is not None:
+            return await self.history_store.publish(topic, event, payload, history, exclude=exclude)
         message = BusMessage.encode(self.codec, topic, event, payload)
         bus = self.bus
         publish_message = getattr(bus, "publish_message", None)
@@ -316,6 +337,40 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
             await publish_message(message, exclude=exclude)
         else:  # a bus written to the protocol without subclassing it
             await bus.publish(topic, event, payload, exclude=exclude)
+        return None
+
+    # -- history ----------------------------------------------------------------------------
+
+    @property
+    def history_store(self) -> HistoryStore:
+        """Where this hub's topics with history keep their streams: the store passed as
+        ``history_store``, else the one that goes with the bus (memory or Redis)."""
+        store = self._history_store
+        if store is None:
+            store = self._history_store = store_for(self.bus)
+        return store
+
+    def history_of(self, topic: str) -> History | None:
+        """The :class:`History` of the channel serving ``topic``, or None."""
+        if not self._with_history:
+            return None
+        resolved = self._table.resolve(topic)
+        return None if resolved is None else resolved[0].history
+
+    async def history(
+        self, topic: str, *, since: StreamPosition | None = None, limit: int | None = None
+    ) -> HistoryPage:
+        """The stored publications of ``topic`` after ``since`` (all kept ones by
+        default), oldest first, at most ``limit``, with the stream's current position.
+
+        ``page.complete`` is False when ``since`` is from another epoch or older than what
+        is kept (``page.publications`` is then empty).  ``ValueError`` if ``topic``'s
+        channel keeps no history; :class:`~sockethub.BusUnavailable` if Redis is away.
+        """
+        history = self.history_of(topic)
+        if history is None:
+            raise ValueError(f"topic {topic!r} has no channel with history on this hub")
+        return await self.history_store.read(topic, history, since=since, limit=limit)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:

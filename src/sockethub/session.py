@@ -39,6 +39,14 @@ from .codes import (
 )
 from .errors import EncodeError, FrameError, JoinRefused, ReplyError
 from .handshake import admit, turned_away
+from .history.base import StreamPosition
+from .history.catchup import (
+    Catchup,
+    JoinPositionError,
+    check_join_result,
+    join_response,
+    requested_position,
+)
 from .limits import InboundGuard
 from .outbox import Outbox, OutboxClosed
 from .protocols.base import Inbound, WireProtocol
@@ -388,6 +396,15 @@ class Session:
             self._put(protocol.error(*TOO_MANY_TOPICS, inbound))
             return
         channel, params = resolved
+        history = channel.history
+        since: StreamPosition | None = None
+        if history is not None:
+            try:
+                since = requested_position(inbound.payload)
+            except JoinPositionError as exc:
+                logger.info("join of %r on %s refused: %s", topic, self.sock, exc)
+                self._put(protocol.error(exc.code, exc.reason, inbound))
+                return
         sock: ISocket
         if self.hub.per_join_sockets:
             sock = self.sock.channel_view(topic, params, inbound)
@@ -399,6 +416,8 @@ class Session:
             # {:ok, reply, socket}); encoded here, so that one that cannot be sent is the
             # callback's failure.
             frame = protocol.reply(inbound, "ok", result)
+            if history is not None:
+                check_join_result(result)
         except JoinRefused as exc:
             _end_view(sock)
             try:
@@ -415,15 +434,36 @@ class Session:
         if outbox.closed:
             _end_view(sock)
             return
-        entry = _Joined(channel, params, inbound.join_ref, subscriber(outbox, protocol), sock)
+        deliver = subscriber(outbox, protocol) if history is None else Catchup(outbox, protocol)
+        entry = _Joined(channel, params, inbound.join_ref, deliver, sock)
         self.joined[topic] = entry
         try:
-            await self.hub.bus.subscribe(topic, entry.deliver)
-        except Exception:
-            logger.exception("bus.subscribe(%r) failed; the join is undone", topic)
-            del self.joined[topic]
+            await self.hub.bus.subscribe(topic, deliver)
+            if history is not None:
+                page = await self.hub.history_store.read(topic, history, since=since)
+        except Exception as exc:
+            if isinstance(exc, BusUnavailable):
+                logger.warning("join of %r undone: %s", topic, exc)
+            else:
+                logger.exception("bus.subscribe(%r) or its history failed; join undone", topic)
+            if self.joined.get(topic) is entry:
+                del self.joined[topic]
+            await self._unsubscribe(topic, entry)
             await self._run_exit(topic, entry)
             self._put(protocol.error(*SERVICE_UNAVAILABLE, inbound))
+            return
+        if history is not None:
+            # From the reply to the last buffered message, without suspending: the seam.
+            assert isinstance(deliver, Catchup)
+            frame = protocol.reply(inbound, "ok", join_response(result, page, since))
+            if frame is not None:
+                self._put(frame)
+            try:
+                deliver.release(topic, page, since)
+            except OutboxClosed:
+                pass
+            except MessageError as exc:
+                logger.error("recovering %r on %s stopped: %s", topic, self.sock, exc)
             return
         if frame is not None:
             self._put(frame)

@@ -63,9 +63,9 @@ class NodeClient:
     Every event is kept in :attr:`events`, in the order the client observed it.
     """
 
-    def __init__(self, node: str) -> None:
+    def __init__(self, node: str, driver: Path = DRIVER) -> None:
         self.proc = subprocess.Popen(
-            [node, str(DRIVER)],
+            [node, str(driver)],
             cwd=HERE,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

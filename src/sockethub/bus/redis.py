@@ -107,13 +107,15 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from .._extras import extra_required
 from ..codec import DEFAULT_CODEC, Codec, json_string
 from ..errors import EncodeError
+from ..history.base import PositionedMessage
 from .base import BusCallback, BusMessage, BusUnavailable, MessageError, SocketBus
 from .memory import BusObserver, InMemorySocketBus
 
@@ -134,6 +136,23 @@ BusState = Literal["stopped", "connecting", "up", "down", "closed"]
 # A remembered exclusion is dropped after this long or beyond this many (oldest first).
 _EXCLUDE_TTL = 60.0
 _EXCLUDE_MAX = 100_000
+
+
+T = TypeVar("T")
+
+
+async def _plain_publish(client: Redis, channel: str, body: str, origin: str) -> None:
+    if origin:
+        body = f'{{"o":"{origin}",{body[1:]}'
+    await client.publish(channel, body)
+
+
+def _positioned(topic: str, event: str, payload: Any, position: Any) -> BusMessage:
+    """The message of a topic with history: ``"h": [offset, epoch]`` (see history.redis)."""
+    offset, epoch = position
+    if isinstance(offset, bool) or not isinstance(offset, int) or not isinstance(epoch, str):
+        raise TypeError("bad position")
+    return PositionedMessage(topic, event, payload, offset, epoch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,14 +320,7 @@ class RedisSocketBus(SocketBus):
         while the ``PUBLISH`` was in flight).
         """
         self._check_running("publish")
-        try:
-            message = BusMessage.encode(self._codec, topic, event, payload)
-        except EncodeError as exc:
-            raise EncodeError(
-                f"RedisSocketBus: the payload published to topic {topic!r} (event "
-                f"{event!r}) is not JSON-serialisable: {exc}"
-            ) from exc
-        await self.publish_message(message, exclude=exclude)
+        await self._publish_encoded(self._encode(topic, event, payload), exclude, _plain_publish)
 
     async def publish_message(
         self, message: BusMessage, *, exclude: BusCallback | None = None
@@ -316,6 +328,42 @@ class RedisSocketBus(SocketBus):
         """:meth:`publish` for a message whose payload the publisher encoded already
         (the hub's way): its JSON text goes into the Redis message as it is."""
         self._check_running("publish")
+        await self._publish_encoded(message, exclude, _plain_publish)
+
+    async def publish_via(
+        self,
+        topic: str,
+        event: str,
+        payload: Any,
+        exclude: BusCallback | None,
+        send: Callable[[Redis, str, str, str], Awaitable[T]],
+    ) -> T:
+        """Publish through ``send(client, channel, body, origin)`` instead of ``PUBLISH``.
+
+        For stores that must publish and write in one atomic step (history's script):
+        the checks, the encoding, the sender exclusion and the errors are those of
+        :meth:`publish`.  ``body`` is the message's JSON (``{"e": ..., "p": ...}``) and
+        ``origin`` the exclusion tag the message must carry as ``"o"`` (``""`` for none);
+        ``send`` must deliver a message the listener understands on ``channel``.
+        """
+        self._check_running("publish")
+        return await self._publish_encoded(self._encode(topic, event, payload), exclude, send)
+
+    def _encode(self, topic: str, event: str, payload: Any) -> BusMessage:
+        try:
+            return BusMessage.encode(self._codec, topic, event, payload)
+        except EncodeError as exc:
+            raise EncodeError(
+                f"RedisSocketBus: the payload published to topic {topic!r} (event "
+                f"{event!r}) is not JSON-serialisable: {exc}"
+            ) from exc
+
+    async def _publish_encoded(
+        self,
+        message: BusMessage,
+        exclude: BusCallback | None,
+        send: Callable[[Redis, str, str, str], Awaitable[T]],
+    ) -> T:
         topic = message.topic
         payload_json = message.payload_json
         if payload_json is None:
@@ -327,11 +375,11 @@ class RedisSocketBus(SocketBus):
                     f"{message.event!r}) is not JSON-serialisable: {exc}"
                 ) from exc
         seq = 0
+        origin = ""
         if exclude is not None and self._local.subscriber_count(topic):
             seq = next(self._seq)
-            data = f'{{"e":{json_string(message.event)},"p":{payload_json},"o":"{self.id}:{seq}"}}'
-        else:
-            data = f'{{"e":{json_string(message.event)},"p":{payload_json}}}'
+            origin = f"{self.id}:{seq}"
+        data = f'{{"e":{json_string(message.event)},"p":{payload_json}}}'
         if self._state != "up":
             raise BusUnavailable(
                 f"Redis bus is {self._state} ({self._last_error or 'no connection yet'}); "
@@ -342,12 +390,12 @@ class RedisSocketBus(SocketBus):
         if seq and exclude is not None:
             self._remember_exclusion(seq, exclude)
         try:
-            await client.publish(self._prefix + topic, data)
+            return await send(client, self._prefix + topic, data, origin)
         except (RedisError, OSError) as exc:
             if seq:
                 self._excludes.pop(seq, None)
             raise BusUnavailable(
-                f"Redis bus: PUBLISH to {self._prefix + topic!r} failed "
+                f"Redis bus: publishing to {self._prefix + topic!r} failed "
                 f"({type(exc).__name__}: {exc}); message not published"
             ) from exc
 
@@ -451,6 +499,11 @@ class RedisSocketBus(SocketBus):
     def state(self) -> BusState:
         """``stopped``, ``connecting``, ``up``, ``down`` or ``closed``."""
         return self._state
+
+    @property
+    def client(self) -> Redis | None:
+        """The command client (publishing pool) while the bus runs, else None."""
+        return self._client
 
     @property
     def prefix(self) -> str:
@@ -670,8 +723,13 @@ class RedisSocketBus(SocketBus):
             event = body["e"]
             payload = body["p"]
             origin = body.get("o")
+            position = body.get("h")
             if not isinstance(event, str) or not isinstance(origin, str | None):
                 raise TypeError("bad field types")
+            if position is None:
+                message = BusMessage(topic, event, payload)
+            else:
+                message = _positioned(topic, event, payload, position)
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             logger.warning(
                 "redis bus: dropping a malformed message on channel %r (%s): %.200r",
@@ -688,7 +746,7 @@ class RedisSocketBus(SocketBus):
                 if entry is not None:
                     exclude = entry[0]
         try:
-            await self._local.deliver(BusMessage(topic, event, payload), exclude=exclude)
+            await self._local.deliver(message, exclude=exclude)
         except MessageError as exc:
             # The in-memory bus re-raises this to the publisher; here the publisher has
             # returned long ago (and may live in another process), so log it instead.

@@ -77,6 +77,11 @@ class WireProtocol:
         rather than encode the payload again."""
         raise NotImplementedError
 
+    def publication(self, message: PubSubMessage) -> str | bytes:
+        """Encode a publication of a topic with history: a broadcast that also carries
+        the message's ``offset`` and ``epoch`` (see ``docs/history.md``)."""
+        raise NotImplementedError
+
     def push(
         self, topic: str | None, event: str, payload: Any, join_ref: str | None
     ) -> str | bytes:

@@ -45,6 +45,19 @@ class EnvelopeProtocol(WireProtocol):
             {"topic": message.topic, "event": message.event, "payload": message.payload}
         )
 
+    def publication(self, message: PubSubMessage) -> str:
+        """``{"topic", "event", "payload", "offset", "epoch"}``: a broadcast with its place
+        in the topic's history."""
+        return self.codec.encode(
+            {
+                "topic": message.topic,
+                "event": message.event,
+                "payload": message.payload,
+                "offset": message.offset,  # type: ignore[attr-defined]
+                "epoch": message.epoch,  # type: ignore[attr-defined]
+            }
+        )
+
     def push(self, topic: str | None, event: str, payload: Any, join_ref: str | None) -> str:
         return self.codec.encode({"topic": topic, "event": event, "payload": payload})
 

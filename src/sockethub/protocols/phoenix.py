@@ -182,6 +182,13 @@ class PhoenixProtocol(WireProtocol):
             )
         return self.codec.encode([None, None, message.topic, message.event, payload])
 
+    def publication(self, message: PubSubMessage) -> str:
+        """``[null, "<epoch>:<offset>", topic, event, payload]``: the position travels in
+        the ref slot, which phoenix.js passes as the second argument of ``channel.on``
+        callbacks (and never mistakes for one of its own refs, which are integers)."""
+        ref = f"{message.epoch}:{message.offset}"  # type: ignore[attr-defined]
+        return self.codec.encode([None, ref, message.topic, message.event, message.payload])
+
     def push(
         self, topic: str | None, event: str, payload: Any, join_ref: str | None
     ) -> str | bytes:
