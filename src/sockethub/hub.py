@@ -327,10 +327,12 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
     ) -> StreamPosition | None:
         """:meth:`publish`, skipping the bus callback ``exclude`` (``sock.publish``'s
         ``exclude_self``)."""
+        message = BusMessage.encode(self.codec, topic, event, payload)
         history = self.history_of(topic)
         if history is not None:
-            return await self.history_store.publish(topic, event, payload, history, exclude=exclude)
-        message = BusMessage.encode(self.codec, topic, event, payload)
+            return await self.history_store.publish(
+                topic, event, payload, history, exclude=exclude, payload_json=message.payload_json
+            )
         bus = self.bus
         publish_message = getattr(bus, "publish_message", None)
         if publish_message is not None:

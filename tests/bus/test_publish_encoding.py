@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from sockethub import EncodeError, ISocket, SocketHub
+from sockethub import EncodeError, History, ISocket, SocketHub
 from sockethub.bus import InMemorySocketBus, SocketBus
+from sockethub.codec import JSONCodec, encode_default
 from sockethub.testing import HubClient, TestSocket
 from tests.bus.support import eventually
 from tests.codecs import CODECS, make
@@ -256,3 +257,42 @@ def test_an_unsendable_publish_left_uncaught_is_a_callback_error(
         assert json.loads(ws.receive_text())["payload"] == "still joined"
         ws.assert_nothing_pending()
     assert hub.stats.callback_errors == errors + 1
+
+
+class Point:
+    """A type only the app's own ``default`` knows how to send."""
+
+    def __init__(self, x: int, y: int) -> None:
+        self.x, self.y = x, y
+
+
+def point_default(value: object) -> object:
+    if isinstance(value, Point):
+        return {"x": value.x, "y": value.y}
+    return encode_default(value)
+
+
+@pytest.mark.parametrize("bus_kind", BUSES)
+def test_a_topic_with_history_encodes_with_the_hub_codec_and_refuses_alike(
+    bus_kind: str, request: pytest.FixtureRequest
+) -> None:
+    """History topics go through the store, yet the payload is encoded once, by the hub's
+    codec (its ``default`` included), and an unsendable one is refused at publish with the
+    same message as any other topic, whether or not anybody joined."""
+    hub = SocketHub("/ws", bus=make_bus(bus_kind, request), codec=JSONCodec(default=point_default))
+    hub.channel("log:{id}", history=History(size=10, ttl=60))
+    with HubClient(app_for(hub)) as client:
+        with pytest.raises(EncodeError) as caught:
+            client.call(hub.publish, "log:nobody", "said", UNSENDABLE)
+        assert str(caught.value) == refusal("log:nobody", "said")
+        client.call(hub.publish, "log:1", "said", Point(1, 2))
+        epoch = client.call(hub.history, "log:1").position.epoch
+        with client.connect("/ws") as ws:  # recovers the first one, then gets a live one
+            ws.join("log:1", {"since": {"offset": 0, "epoch": epoch}})
+            assert ws.receive_json()["payload"] == {"x": 1, "y": 2}
+            client.call(hub.publish, "log:1", "said", Point(3, 4))
+            assert ws.receive_json()["payload"] == {"x": 3, "y": 4}
+            with pytest.raises(EncodeError) as caught:
+                client.call(hub.publish, "log:1", "said", UNSENDABLE)
+            assert str(caught.value) == refusal("log:1", "said")
+            ws.assert_nothing_pending()

@@ -337,6 +337,8 @@ class RedisSocketBus(SocketBus):
         payload: Any,
         exclude: BusCallback | None,
         send: Callable[[Redis, str, str, str], Awaitable[T]],
+        *,
+        payload_json: str | None = None,
     ) -> T:
         """Publish through ``send(client, channel, body, origin)`` instead of ``PUBLISH``.
 
@@ -345,9 +347,14 @@ class RedisSocketBus(SocketBus):
         :meth:`publish`.  ``body`` is the message's JSON (``{"e": ..., "p": ...}``) and
         ``origin`` the exclusion tag the message must carry as ``"o"`` (``""`` for none);
         ``send`` must deliver a message the listener understands on ``channel``.
+        ``payload_json`` is the payload already encoded (by the hub's codec), if it was.
         """
         self._check_running("publish")
-        return await self._publish_encoded(self._encode(topic, event, payload), exclude, send)
+        if payload_json is None:
+            message = self._encode(topic, event, payload)
+        else:
+            message = BusMessage(topic, event, payload, payload_json)
+        return await self._publish_encoded(message, exclude, send)
 
     def _encode(self, topic: str, event: str, payload: Any) -> BusMessage:
         try:

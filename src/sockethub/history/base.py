@@ -141,7 +141,9 @@ class HistoryStore(Protocol):
     * ``publish`` stores the publication and fans it out on the store's bus as a
       :class:`PositionedMessage`, atomically: the offset live subscribers see is the
       offset stored, and subscribers of a topic see its offsets in increasing order.
-      ``exclude`` is the bus's sender exclusion.  It returns the new position.
+      ``exclude`` is the bus's sender exclusion.  ``payload_json``, when given, is the
+      payload as the hub's codec encoded it (stores that carry JSON use it as it is).
+      It returns the new position.
     * ``read(topic, history, since=..., limit=...)`` returns the publications after
       ``since`` (all retained ones for ``since=None``), oldest first, at most ``limit``,
       with the current position; ``complete`` as :class:`HistoryPage` says.  Reading a
@@ -157,6 +159,7 @@ class HistoryStore(Protocol):
         history: History,
         *,
         exclude: BusCallback | None = None,
+        payload_json: str | None = None,
     ) -> StreamPosition: ...
 
     async def read(

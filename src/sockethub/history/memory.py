@@ -69,6 +69,7 @@ class InMemoryHistory(HistoryStore):
         history: History,
         *,
         exclude: BusCallback | None = None,
+        payload_json: str | None = None,
     ) -> StreamPosition:
         if isinstance(payload, bytes | bytearray | memoryview):
             raise EncodeError(

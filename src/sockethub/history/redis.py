@@ -141,6 +141,7 @@ class RedisHistory(HistoryStore):
         history: History,
         *,
         exclude: BusCallback | None = None,
+        payload_json: str | None = None,
     ) -> StreamPosition:
         if isinstance(payload, bytes | bytearray | memoryview):
             raise EncodeError(
@@ -166,7 +167,9 @@ class RedisHistory(HistoryStore):
             )
             return StreamPosition(int(offset), _text(epoch))
 
-        return await self._bus.publish_via(topic, event, payload, exclude, send)
+        return await self._bus.publish_via(
+            topic, event, payload, exclude, send, payload_json=payload_json
+        )
 
     async def read(
         self,
