@@ -259,8 +259,9 @@ class WebSocketRoute(LowLevelRoute):
 
     # -- the low-level route, extended -------------------------------------------------
 
-    def endpoint(self, func: F) -> F:
-        """Register the async function that drives each connection; returns ``func``.
+    def register_endpoint(self, func: F) -> F:
+        """Register the async function that drives each connection; returns ``func``
+        (``@route.endpoint``).
 
         ``RuntimeError`` on a managed route (the modes do not mix)."""
         if self._ws_managed is not None:
@@ -268,7 +269,7 @@ class WebSocketRoute(LowLevelRoute):
                 f"route {self.path!r} is a managed route (channel / on_connect / "
                 "on_disconnect / handler was called on it): endpoint() cannot be mixed with it"
             )
-        return super().endpoint(func)
+        return super().register_endpoint(func)
 
     @property
     def ws_endpoint(self) -> WebSocketEndpoint | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
+from starlette import routing as starlette_routing
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -22,6 +23,7 @@ from .routing import MiddlewareLike, RouteBase
 from .socket import ISocket
 
 __all__ = [
+    "EndpointSlot",
     "WebSocketEndpoint",
     "WebSocketRoute",
     "join_paths",
@@ -92,7 +94,43 @@ class WebSocketEndpoint:
             raise
 
 
-class WebSocketRoute(RouteBase):
+class EndpointSlot:
+    """``route.endpoint``: the decorator that registers a low-level route's function, and
+    the ASGI app that serves the route where another route matched the connection.
+
+    ``route.endpoint(func)`` (one argument) registers ``func`` and returns it, as in 0.1.
+    ``await route.endpoint(scope, receive, send)`` serves a connection: the route's
+    middlewares, origin policy and function, with the path parameters the matching route
+    put in ``scope``.  Starlette's ``WebSocketRoute(path, route.endpoint)``, which is how
+    FastAPI's ``include_router`` copies a route, therefore serves this route at ``path``.
+    """
+
+    __slots__ = ("route",)
+
+    def __init__(self, route: WebSocketRoute) -> None:
+        self.route = route
+
+    @overload
+    def __call__(self, func: F, /) -> F: ...
+
+    @overload
+    def __call__(self, scope: Scope, receive: Receive, send: Send, /) -> Awaitable[None]: ...
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) == 1:
+            return self.route.register_endpoint(args[0])
+        if len(args) == 3:
+            return self.route.handle(*args)
+        raise TypeError(
+            "route.endpoint takes one async function (to register it) or the three ASGI "
+            f"arguments (to serve a connection), got {len(args)} arguments"
+        )
+
+    def __repr__(self) -> str:
+        return f"EndpointSlot({self.route!r})"
+
+
+class WebSocketRoute(RouteBase, starlette_routing.WebSocketRoute):
     """A route whose connections are each driven by one async function.
 
     ::
@@ -115,8 +153,17 @@ class WebSocketRoute(RouteBase):
     Paths are normalised as in 0.1 (:func:`normalise_path`); ``sub`` and ``merge`` join
     paths with :func:`join_paths`.
 
+    It is also a Starlette ``WebSocketRoute`` (``route.endpoint`` is its ASGI app, see
+    :class:`EndpointSlot`), so FastAPI's ``APIRouter`` + ``include_router(prefix=...)``
+    copies it with the prefix; a copy serves this route only, not its ``sub`` children
+    (include those too, or put the tree in a ``Mount``).
+
     For channels, hooks and a pub/sub bus use :class:`~sockethub.SocketHub` instead.
     """
+
+    # Routes are identified by identity, not by Starlette's (path, endpoint) equality.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def __init__(
         self,
@@ -130,9 +177,12 @@ class WebSocketRoute(RouteBase):
         super().__init__(normalise_path(path), name=name, middlewares=middlewares)
         self._endpoint: WebSocketEndpoint | None = None
         self._origin_policy = OriginPolicy(allowed_origins, allow_missing_origin)
+        self.endpoint = EndpointSlot(self)
+        """``@route.endpoint`` registers the function; see :class:`EndpointSlot`."""
 
-    def endpoint(self, func: F) -> F:
-        """Register the async function that drives each connection; returns ``func``."""
+    def register_endpoint(self, func: F) -> F:
+        """Register the async function that drives each connection; returns ``func``
+        (what ``@route.endpoint`` does)."""
         if self._endpoint is not None:
             raise RuntimeError(f"route {self.path!r} already has an endpoint")
         self._endpoint = WebSocketEndpoint(func)

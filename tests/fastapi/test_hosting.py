@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 from starlette.routing import Mount
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
@@ -73,6 +73,47 @@ def test_nested_routers_and_path_params_in_prefixes() -> None:
         with client.websocket_connect("/org/acme/v1/ll/echo/r3") as ws:
             assert ws.receive_json() == {"org": "acme", "room": "r3"}
     assert seen == [{"org": "acme", "room": "r2"}]
+
+
+def test_lowlevel_route_in_an_included_router_with_a_prefix() -> None:
+    """FastAPI copies a low-level route like a Starlette one: the prefix applies, the path
+    parameters of prefix and route arrive, the route's origin policy still holds."""
+    route = WebSocketRoute("/echo/{room}", allowed_origins=["https://ok.example"])
+
+    @route.endpoint
+    async def echo(sock: ISocket, room: str) -> None:
+        await sock.accept()
+        await sock.send_json({"room": room, **sock.path_params})
+        await sock.close()
+
+    router = APIRouter()
+    router.routes.append(route)
+    app = FastAPI()
+    app.include_router(router, prefix="/org/{org}")
+    with TestClient(app) as client:
+        ok = {"origin": "https://ok.example"}
+        with client.websocket_connect("/org/acme/echo/r9", headers=ok) as ws:
+            assert ws.receive_json() == {"room": "r9", "org": "acme"}
+        with pytest.raises(WebSocketDenialResponse):
+            with client.websocket_connect(
+                "/org/acme/echo/r9", headers={"origin": "https://evil.example"}
+            ):
+                pass
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect("/echo/r9"):
+            pass
+
+
+def test_lowlevel_endpoint_still_registers_and_refuses_other_calls() -> None:
+    route = WebSocketRoute("/ws")
+
+    async def handler(sock: ISocket) -> None: ...
+
+    assert route.endpoint(handler) is handler
+    assert route.ws_endpoint is not None and route.ws_endpoint.func is handler
+    with pytest.raises(TypeError, match="one async function"):
+        route.endpoint(handler, handler)  # type: ignore[call-overload]
+    with pytest.raises(RuntimeError, match="already has an endpoint"):
+        route.endpoint(handler)
 
 
 def test_hub_in_app_router_routes_and_in_a_mount() -> None:
