@@ -73,12 +73,14 @@ class Channel:
     ``sock.params`` are the joined topic and the pattern's placeholder values.
     """
 
-    __slots__ = ("_callbacks", "_compiled", "topic_pattern")
+    __slots__ = ("_callbacks", "_compiled", "presence", "topic_pattern")
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, presence: bool = False) -> None:
         self._compiled = TopicPattern.compile(pattern)
         self.topic_pattern = pattern
         self._callbacks = _Callbacks()
+        self.presence = presence
+        """Whether a socket that joins gets ``presence_state`` after its join reply."""
 
     # -- registration ----------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class Channel:
 
     def prefixed(self, prefix: str) -> Channel:
         """A channel for ``prefix + pattern`` sharing this channel's callbacks."""
-        copy = Channel(prefix + self.topic_pattern)
+        copy = Channel(prefix + self.topic_pattern, presence=self.presence)
         copy._callbacks = self._callbacks
         return copy
 

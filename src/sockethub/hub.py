@@ -13,8 +13,10 @@ from starlette.types import Receive, Scope, Send
 from .bus.base import SocketBus
 from .bus.memory import InMemorySocketBus
 from .channel import Channel, require_async
+from .control import HubControl
 from .handshake import OriginPolicy
 from .limits import HubLimits
+from .presence import PresenceStore, PresenceTracker, default_store
 from .protocols.base import WireProtocol
 from .protocols.envelope import EnvelopeProtocol
 from .protocols.phoenix import VSN as PHOENIX_VSN
@@ -117,6 +119,9 @@ class SocketHub(RouteBase):
       the connection at a time, as 0.1 did (the facade uses it).  Either way, control
       frames (Phoenix heartbeats) are answered while a callback runs, and frames to the
       client leave in the order they were produced.
+    * ``presence``: where presences live (a :class:`~sockethub.presence.PresenceStore`);
+      default: :class:`~sockethub.presence.RedisPresence` on a Redis bus (same server and
+      prefix), else :class:`~sockethub.presence.InMemoryPresence`.
 
     Joins: ``on_join``'s return value is the join reply's ``response`` (Phoenix's
     ``{:ok, reply, socket}``; in the 0.1 envelope, sent when the join carried a ``ref``).
@@ -139,6 +144,7 @@ class SocketHub(RouteBase):
         protocol: ProtocolChoice | None = None,
         per_join_sockets: bool = True,
         ordering: Ordering = "topic",
+        presence: PresenceStore | None = None,
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
         if error_policy not in ("reply", "close", "raise"):
@@ -166,17 +172,26 @@ class SocketHub(RouteBase):
             )
         self.per_join_sockets = per_join_sockets
         self.ordering: Ordering = ordering
+        self.presence = PresenceTracker(
+            presence if presence is not None else default_store(self.bus), self.bus
+        )
+        """Who is on each topic (``hub.presence.list(topic)``); see :mod:`sockethub.presence`."""
+        self.control = HubControl(self)
 
     # -- registration ---------------------------------------------------------------------
 
-    def channel(self, pattern: str) -> Channel:
+    def channel(self, pattern: str, *, presence: bool = False) -> Channel:
         """Register and return a channel for ``pattern`` (``"room:{room_id}"``).
+
+        ``presence=True``: a socket that joins one of its topics receives the topic's
+        whole presence state (``presence_state``) right after its join reply, and then
+        every ``presence_diff``, as a Phoenix channel that pushes ``Presence.list``.
 
         The pattern is validated now: a bad placeholder, unbalanced braces, a repeated
         name, or a pattern that duplicates (or has the same shape as) one already on this
         hub raises ``ValueError``.
         """
-        channel = Channel(pattern)
+        channel = Channel(pattern, presence=presence)
         self._add(channel)
         return channel
 
@@ -245,9 +260,41 @@ class SocketHub(RouteBase):
         anywhere in the app (an HTTP endpoint, a background task).  No-op if nobody joined."""
         await self.bus.publish(topic, event, payload)
 
+    async def disconnect(self, identity: str) -> None:
+        """Close every connection whose ``sock.identity`` is ``identity``, in every
+        process on the bus, as Phoenix's ``Endpoint.broadcast(socket_id, "disconnect")``.
+
+        They are closed with code 1000, reason ``"Disconnected"``, after the frames
+        already queued for them; their topics are left and their presences untracked as
+        for any disconnect (phoenix.js then reconnects: refuse it in ``on_connect`` if it
+        must not come back).  The identity must have been set in ``on_connect``.
+        """
+        await self.control.to_identity(identity, {"op": "disconnect"})
+
+    async def remove(
+        self, topic: str, *, identity: str | None = None, connection_id: str | None = None
+    ) -> None:
+        """Make connections leave ``topic``; they stay open.
+
+        ``identity=``: every connection with that identity, in every process on the bus;
+        ``connection_id=``: that connection of this process (``sock.connection_id``).
+        As for a leave, ``on_exit`` runs and the presences of that topic are untracked.
+        Phoenix clients get ``phx_close`` for the channel (what Phoenix sends when a
+        channel stops on the server; phoenix.js does not rejoin it); envelope clients get
+        ``{"topic": topic, "event": "phx_close", "payload": {}}``.
+        """
+        if (identity is None) == (connection_id is None):
+            raise TypeError("hub.remove() needs exactly one of identity= or connection_id=")
+        command = {"op": "remove", "topic": topic}
+        if identity is not None:
+            await self.control.to_identity(identity, command)
+        else:
+            assert connection_id is not None
+            self.control.to_connection(connection_id, command)
+
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
-        """Start the bus, and close it at shutdown.
+        """Start the bus (then presence), and close them at shutdown.
 
         Pass it as ``Starlette(lifespan=hub.lifespan)``, or enter it from your own
         lifespan: ``async with hub.lifespan(app): yield``.
@@ -258,7 +305,12 @@ class SocketHub(RouteBase):
         if start is not None:
             await start()
         try:
-            yield
+            await self.presence.start()
+            try:
+                yield
+            finally:
+                await self.control.close()
+                await self.presence.close()
         finally:
             if close is not None:
                 await close()

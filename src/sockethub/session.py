@@ -40,6 +40,8 @@ from .errors import EncodeError, FrameError, JoinRefused, ReplyError
 from .handshake import admit, turned_away
 from .limits import InboundGuard
 from .outbox import Outbox, OutboxClosed
+from .presence.gate import StateGate
+from .presence.tracker import STATE_EVENT
 from .protocols.base import Inbound, WireProtocol
 from .socket import ChannelSocket, ISocket
 
@@ -102,9 +104,10 @@ class _Reader:
 
 
 class _Joined:
-    """A topic this connection joined: its channel, params and bus callback."""
+    """A topic this connection joined: its channel, params and bus callback (and, on a
+    presence channel, what resends it the whole state)."""
 
-    __slots__ = ("channel", "deliver", "join_ref", "params", "sock")
+    __slots__ = ("channel", "deliver", "join_ref", "params", "sock", "state_listener")
 
     def __init__(
         self,
@@ -119,6 +122,7 @@ class _Joined:
         self.join_ref = join_ref
         self.deliver = deliver
         self.sock = sock
+        self.state_listener: Callable[[Any], None] | None = None
 
 
 def subscriber(outbox: Outbox, protocol: WireProtocol) -> Callable[[PubSubMessage], None]:
@@ -157,6 +161,7 @@ class Session:
         "_in_call",
         "_kicked",
         "_main_topic",
+        "_on_command",
         "_queued",
         "_raw_send",
         "_reader",
@@ -182,6 +187,7 @@ class Session:
         self._workers: set[asyncio.Task[None]] = set()
         self._queued = 0
         self._main_topic: str | None = None
+        self._on_command: Callable[[PubSubMessage], None] | None = None
         self.sock = ISocket(WebSocket(scope, self._reader.receive, send))
         self.joined: dict[str, _Joined] = {}
         self.protocol: WireProtocol = hub.default_protocol
@@ -220,6 +226,7 @@ class Session:
             on_overflow=self._overflowed,
         )
         sock._session = self
+        self._on_command = await hub.control.add(self)
         self._task = asyncio.current_task()
         self._dog = _watchdog()
         hub.stats.connections += 1
@@ -400,6 +407,7 @@ class Session:
             frame = protocol.reply(inbound, "ok", result)
         except JoinRefused as exc:
             _end_view(sock)
+            await self._untrack(topic)
             try:
                 self._put(protocol.join_refused(inbound, exc.reason, exc.response))
             except EncodeError as failure:
@@ -407,14 +415,18 @@ class Session:
             return
         except Exception as exc:
             _end_view(sock)
+            await self._untrack(topic)
             self._callback_failed(exc, inbound, "on_join", inbound.join_ref)
             return
         outbox = self.outbox
         assert outbox is not None
         if outbox.closed:
             _end_view(sock)
+            await self._untrack(topic)
             return
-        entry = _Joined(channel, params, inbound.join_ref, subscriber(outbox, protocol), sock)
+        deliver = subscriber(outbox, protocol)
+        gate = StateGate(deliver) if channel.presence else None
+        entry = _Joined(channel, params, inbound.join_ref, gate or deliver, sock)
         self.joined[topic] = entry
         try:
             await self.hub.bus.subscribe(topic, entry.deliver)
@@ -426,6 +438,41 @@ class Session:
             return
         if frame is not None:
             self._put(frame)
+        if gate is not None:
+            await self._send_presence_state(topic, entry, gate)
+
+    async def _send_presence_state(self, topic: str, joined: _Joined, gate: StateGate) -> None:
+        """Send the joiner the topic's whole presence state, then what the gate held; and
+        again whenever the presence store recovers from an outage."""
+        protocol = self.protocol
+        join_ref = joined.join_ref
+
+        def send_state(state: Any) -> None:
+            self._put(protocol.push(topic, STATE_EVENT, state, join_ref))
+
+        presence = self.hub.presence
+        try:
+            send_state(await presence.list(topic))
+        except Exception:
+            logger.warning("presence: no state for %r on %s", topic, self.sock, exc_info=True)
+        gate.open()
+        if self.joined.get(topic) is joined:
+            joined.state_listener = send_state
+            presence.listen(topic, send_state)
+
+    async def remove_from(self, topic: str) -> None:
+        """Leave ``topic`` because server code said so (``hub.remove``): as a leave, then
+        the protocol's close of the channel (Phoenix's ``phx_close``)."""
+        joined = self.joined.get(topic)
+        if joined is None or self.closing:
+            return
+        protocol = self.protocol
+        inbound = Inbound(topic, protocol.leave_event, None, None, joined.join_ref)
+        await self._leave(inbound, joined, quiet=True)
+        frame = protocol.left(topic, joined.join_ref)
+        if frame is None:
+            frame = protocol.push(topic, "phx_close", {}, joined.join_ref)
+        self._put(frame)
 
     async def _leave(self, inbound: Inbound, joined: _Joined, *, quiet: bool = False) -> None:
         topic = inbound.topic
@@ -476,6 +523,36 @@ class Session:
             await self.hub.bus.unsubscribe(topic, joined.deliver)
         except Exception:
             logger.exception("bus.unsubscribe(%r) failed", topic)
+        if joined.state_listener is not None:
+            self.hub.presence.unlisten(topic, joined.state_listener)
+        await self._untrack(topic)
+
+    async def _untrack(self, topic: str | None = None) -> None:
+        """Untrack this connection's presences (on ``topic``, or all of them)."""
+        try:
+            await self.hub.presence.untrack_owner(self.sock.connection_id, topic)
+        except Exception:
+            logger.exception("presence: untracking %s failed", self.sock)
+
+    # -- presence (the SocketSession protocol) ----------------------------------------------
+
+    async def track(self, topic: str, key: str, meta: dict[str, Any] | None) -> str:
+        self._check_open("track")
+        sock = self.sock
+        return await self.hub.presence.track(
+            topic, key, meta, owner=sock.connection_id, identity=sock.identity
+        )
+
+    async def update(self, topic: str, key: str, meta: dict[str, Any]) -> str:
+        self._check_open("update")
+        return await self.hub.presence.update(topic, key, meta, owner=self.sock.connection_id)
+
+    async def untrack(self, topic: str, key: str) -> None:
+        await self.hub.presence.untrack(topic, key, owner=self.sock.connection_id)
+
+    def _check_open(self, what: str) -> None:
+        if self.sock._session is None:
+            raise RuntimeError(f"sock.{what}(): the connection has ended")
 
     # -- helpers for ISocket (the SocketSession protocol) ----------------------------------
 
@@ -784,6 +861,8 @@ class Session:
             except Exception:
                 hub.stats.callback_errors += 1
                 logger.exception("on_disconnect raised for %s", sock)
+        await self._untrack()  # what on_exit / on_disconnect tracked, or a late track
+        await hub.control.discard(self, self._on_command)
         outbox = self.outbox
         assert outbox is not None
         if self._kicked is not None and not outbox.closed:
