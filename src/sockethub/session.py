@@ -160,6 +160,7 @@ class Session:
         "_idle_handle",
         "_in_call",
         "_kicked",
+        "_joining",
         "_main_topic",
         "_on_command",
         "_queued",
@@ -187,6 +188,7 @@ class Session:
         self._workers: set[asyncio.Task[None]] = set()
         self._queued = 0
         self._main_topic: str | None = None
+        self._joining: dict[str, StateGate] = {}  # presence topics whose on_join runs
         self._on_command: Callable[[PubSubMessage], None] | None = None
         self.sock = ISocket(WebSocket(scope, self._reader.receive, send))
         self.joined: dict[str, _Joined] = {}
@@ -399,6 +401,12 @@ class Session:
             sock = self.sock.channel_view(topic, params, inbound)
         else:
             sock = self._channel_sock(self.sock, topic, params, inbound)
+        gate = None
+        if channel.presence:
+            # Created before on_join: the diffs of what on_join tracks skip this socket,
+            # whose state will hold them.
+            assert self.outbox is not None
+            gate = self._joining[topic] = StateGate(subscriber(self.outbox, protocol))
         try:
             result = await self._call(channel.on_join_callback(params, sock))
             # on_join's return value is the join reply's payload (Phoenix's
@@ -418,15 +426,18 @@ class Session:
             await self._untrack(topic)
             self._callback_failed(exc, inbound, "on_join", inbound.join_ref)
             return
+        finally:
+            if gate is not None:
+                self._joining.pop(topic, None)
         outbox = self.outbox
         assert outbox is not None
         if outbox.closed:
             _end_view(sock)
             await self._untrack(topic)
             return
-        deliver = subscriber(outbox, protocol)
-        gate = StateGate(deliver) if channel.presence else None
-        entry = _Joined(channel, params, inbound.join_ref, gate or deliver, sock)
+        entry = _Joined(
+            channel, params, inbound.join_ref, gate or subscriber(outbox, protocol), sock
+        )
         self.joined[topic] = entry
         try:
             await self.hub.bus.subscribe(topic, entry.deliver)
@@ -540,7 +551,12 @@ class Session:
         self._check_open("track")
         sock = self.sock
         return await self.hub.presence.track(
-            topic, key, meta, owner=sock.connection_id, identity=sock.identity
+            topic,
+            key,
+            meta,
+            owner=sock.connection_id,
+            identity=sock.identity,
+            exclude=self._joining.get(topic),
         )
 
     async def update(self, topic: str, key: str, meta: dict[str, Any]) -> str:

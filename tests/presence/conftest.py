@@ -8,7 +8,7 @@ short heartbeats so that the dead-process bound is about a second.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,11 +18,11 @@ from sockethub.presence import InMemoryPresence, PresenceStore, PresenceTracker
 from tests.bus.conftest import prefix, redis_binary, redis_server, shared_redis
 from tests.redis_server import RedisServer
 
-__all__ = ["prefix", "redis_binary", "redis_server", "shared_redis"]
+from .hubs import DEAD_AFTER, HEARTBEAT, Served, serve
+
+__all__ = ["DEAD_AFTER", "HEARTBEAT", "prefix", "redis_binary", "redis_server", "shared_redis"]
 
 STORES = ["memory", "redis"]
-HEARTBEAT = 0.1
-DEAD_AFTER = 0.6
 
 
 class Diffs:
@@ -102,3 +102,16 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: 
     from tests.bus.support import eventually as poll
 
     await poll(predicate, timeout=timeout, what=what or "condition")
+
+
+@pytest.fixture(params=STORES)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def served(kind: str, request: pytest.FixtureRequest, prefix: str) -> Iterator[Served]:
+    """The presence app (``tests/presence/app.py``) over TestClient, on each store."""
+    server = request.getfixturevalue("shared_redis") if kind == "redis" else None
+    with serve(kind, prefix, server) as s:
+        yield s

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ..bus.base import SocketBus
+from ..bus.base import BusCallback, SocketBus
 from ..envelope import dumps
 from ..ids import node_id
 from .base import (
@@ -101,9 +101,12 @@ class PresenceTracker:
         *,
         owner: str | None = None,
         identity: str | None = None,
+        exclude: BusCallback | None = None,
     ) -> str:
         """Track ``key`` on ``topic`` with ``meta``; return its ``phx_ref``.
 
+        ``exclude`` is a bus subscriber the diff skips (the hub passes the joining
+        socket's during its ``on_join``: its ``presence_state`` holds the change).
         ``meta`` must be a JSON object (a dict with string keys, strict JSON values) and
         must not use the keys ``phx_ref`` / ``phx_ref_prev``.  The same owner tracking
         the same key on the same topic twice raises :class:`AlreadyTracked`.  Without
@@ -119,7 +122,7 @@ class PresenceTracker:
         self._owners.setdefault(owner, {})[(topic, key)] = None
         async with self._lock:
             await self.store.put(entry)
-            await self._publish(topic, diff_payload(joins=[entry]))
+            await self._publish(topic, diff_payload(joins=[entry]), exclude)
         return entry.ref
 
     async def update(self, topic: str, key: str, meta: Meta, *, owner: str | None = None) -> str:
@@ -190,6 +193,10 @@ class PresenceTracker:
         ``identity``, ``node``): for server code, never sent to clients as such."""
         return await self.store.entries(topic)
 
+    def local_entries(self) -> Entries:
+        """Every presence this process tracks now (its connections' and its own)."""
+        return list(self._own.values())
+
     def tracked_by(self, owner: str) -> Entries:
         """What ``owner`` tracks now, in this process."""
         keys = self._owners.get(owner, {})
@@ -254,9 +261,11 @@ class PresenceTracker:
     def _new_ref(self) -> str:
         return f"{self.node}.{next(self._refs)}"
 
-    async def _publish(self, topic: str, diff: dict[str, WireState]) -> None:
+    async def _publish(
+        self, topic: str, diff: dict[str, WireState], exclude: BusCallback | None = None
+    ) -> None:
         try:
-            await self.bus.publish(topic, DIFF_EVENT, diff)
+            await self.bus.publish(topic, DIFF_EVENT, diff, exclude=exclude)
         except Exception as exc:
             # The store has the change; subscribers catch up with the next whole state.
             logger.warning("presence: the diff for %r was not published: %s", topic, exc)
