@@ -4,12 +4,17 @@ Wire protocol (sockethub's default envelopes, ``topic`` = ``"room:<name>"``):
 
 * connect to ``/ws?user=<name>``; join / leave a room with ``event: "join"`` / ``"leave"``;
 * send ``{"event": "say", "payload": {"text": ...}}`` to talk;
-* the server sends ``members`` (to the joiner), ``joined`` / ``left`` (to the others),
-  ``message`` (to the others), ``sent`` (to the sender) and ``announce`` (to everyone).
+* the server sends ``presence_state`` (who is in, to the joiner), ``presence_diff`` (who
+  came or went, to everyone in the room), ``message`` (to the others), ``sent`` (to the
+  sender) and ``announce`` (to everyone).
+
+With ``SOCKETHUB_REDIS=redis://...`` in the environment (``python -m examples.chat
+--redis URL``) the rooms and their members span every process on that Redis.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +24,30 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sockethub import ISocket, JoinRefused, SocketHub
+from sockethub import ISocket, JoinRefused, SocketBus, SocketHub
 
 STATIC = Path(__file__).parent / "static"
 MAX_NAME = 32  # characters, for user and room names alike
 MAX_TEXT = 1000
 
-hub = SocketHub("/ws")
-room = hub.channel("room:{name}")
-members: dict[str, set[ISocket]] = {}  # room name -> sockets in it
+
+def make_bus() -> SocketBus | None:
+    """The Redis bus named by ``SOCKETHUB_REDIS``, else None (the in-memory default)."""
+    url = os.environ.get("SOCKETHUB_REDIS")
+    if not url:
+        return None
+    from sockethub.bus.redis import RedisSocketBus
+
+    return RedisSocketBus(url, prefix=os.environ.get("SOCKETHUB_PREFIX", "chat:"))
 
 
-def names(room_name: str) -> list[str]:
-    """The user names in a room, sorted."""
-    return sorted({s.assigns["user"] for s in members.get(room_name, ())})
+hub = SocketHub("/ws", bus=make_bus())
+room = hub.channel("room:{name}", presence=True)  # joiners get presence_state
+
+
+async def names(room_name: str) -> list[str]:
+    """The user names in a room, sorted: from presence, so of every process."""
+    return sorted(await hub.presence.list(f"room:{room_name}"))
 
 
 @hub.on_connect
@@ -44,23 +59,10 @@ async def on_connect(sock: ISocket) -> None:
 
 @room.on_join
 async def on_join(params: dict[str, str], sock: ISocket) -> None:
-    name = params["name"]
-    if len(name) > MAX_NAME:
+    if len(params["name"]) > MAX_NAME:
         raise JoinRefused("room names are at most 32 characters")  # an error frame, no join
-    members.setdefault(name, set()).add(sock)
-    who = {"user": sock.assigns["user"], "members": names(name)}
-    await sock.publish(who, event="joined", exclude_self=True)  # the others see who came
-    await sock.reply({"members": who["members"]}, event="members")  # the joiner sees who's in
-
-
-@room.on_exit  # on "leave", and for every joined room when the socket goes away
-async def on_exit(sock: ISocket) -> None:
-    name = sock.params["name"]
-    members[name].discard(sock)
-    if not members[name]:
-        del members[name]
-    who = {"user": sock.assigns["user"], "members": names(name)}
-    await sock.publish(who, event="left", exclude_self=True)
+    # The others get a presence_diff; untracked by itself on leave or disconnect.
+    await sock.track(sock.assigns["user"], {})
 
 
 @room.on_receive("say")
@@ -84,7 +86,7 @@ async def announce(request: Request) -> JSONResponse:
         return JSONResponse({"error": 'expected {"text": "..."}'}, status_code=400)
     room_name = request.path_params["room"]
     await hub.publish(f"room:{room_name}", "announce", {"text": text[:MAX_TEXT]})
-    return JSONResponse({"room": room_name, "members": names(room_name)})
+    return JSONResponse({"room": room_name, "members": await names(room_name)})
 
 
 async def index(request: Request) -> FileResponse:
