@@ -38,7 +38,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -105,6 +104,14 @@ async def until(ws: ClientConnection, event: str) -> list[str | bytes]:
 # -- 1. joins into rooms of N presences ----------------------------------------------------
 
 
+async def settle(
+    http: httpx.AsyncClient, topic: str, sockets: list[ClientConnection]
+) -> list[list[str | bytes]]:
+    """Publish one marker; return what each socket received before it."""
+    await http.post(f"/publish/{topic}/1")
+    return [(await until(ws, "msg"))[:-1] for ws in sockets]
+
+
 async def join_into_rooms(port: int, sizes: tuple[int, ...], rounds: int) -> list[list[str]]:
     rows = []
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as http:
@@ -114,24 +121,19 @@ async def join_into_rooms(port: int, sizes: tuple[int, ...], rounds: int) -> lis
             observers = [await open_ws(port, f"obs{i}") for i in range(OBSERVERS)]
             for ws in observers:
                 await join(ws, topic)
-            for ws in observers:  # each sees the later observers' joins: drain them
-                await http.post(f"/publish/{topic}/1")
-                await until(ws, "msg")
+            await settle(http, topic, observers)  # the later observers' joins
             times, state_bytes, frames, diff_bytes = [], [], [], []
             for r in range(rounds):
                 joiner = await open_ws(port, f"joiner{r}")
                 took, size = await join(joiner, topic)
                 times.append(took)
                 state_bytes.append(size)
-                await http.post(f"/publish/{topic}/1")  # a marker after the diff
-                for ws in observers:
-                    got = (await until(ws, "msg"))[:-1]
+                for got in await settle(http, topic, observers):
                     frames.append(len(got))
                     diff_bytes.append(sum(len(f) for f in got))
                 await joiner.close()
-                for ws in observers:  # the leave diff
-                    await http.post(f"/publish/{topic}/1")
-                    await until(ws, "msg")
+                for ws in observers:  # its leave diff (sent once the server saw the close)
+                    await until(ws, "presence_diff")
             for ws in observers:
                 await ws.close()
             rows.append(
@@ -237,14 +239,19 @@ def baseline_rev() -> str:
     return f"{added[-1]}^" if added else "HEAD"
 
 
+def export(rev: str, dest: Path) -> None:
+    """``src/`` of revision ``rev`` into ``dest`` (``git archive``: the work tree untouched)."""
+    archive = subprocess.run(
+        ["git", "archive", rev, "src"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+
+
 async def without_presence(
     baseline: str, rounds: int, pairs: int, subs: int, pubs: int
 ) -> list[list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(
-            ["git", "archive", baseline, "src"], cwd=ROOT, capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        export(baseline, Path(tmp))
         sources = {"this tree": None, f"baseline {baseline[:12]}": Path(tmp) / "src"}
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in sources}
         with environment(SOCKETHUB_REDIS=None, PYTHONDONTWRITEBYTECODE="1"):
@@ -285,7 +292,7 @@ async def main() -> None:
     head = ["presences", "join → state ms", "state bytes", "frames per member", "diff bytes"]
     with environment(SOCKETHUB_REDIS=None), uvicorn_server(APP, ws=WS) as (port, _):
         rows = await join_into_rooms(port, sizes, rounds)
-    table("1a. join into a room, in-memory store (median of %d joins)" % rounds, head, rows)
+    table(f"1a. join into a room, in-memory store (median of {rounds} joins)", head, rows)
     if binary is None:
         print("\n(redis-server not found: the Redis tables are skipped)")
     else:
@@ -295,7 +302,7 @@ async def main() -> None:
                 uvicorn_server(APP, ws=WS) as (port, _),
             ):
                 rows = await join_into_rooms(port, sizes, rounds)
-            table("1b. join into a room, Redis store (median of %d joins)" % rounds, head, rows)
+            table(f"1b. join into a room, Redis store (median of {rounds} joins)", head, rows)
             rows = await convergence(redis, trials=rounds, kills=1 if args.quick else 2)
             table(
                 "2. convergence across two processes on one Redis (default bound: 6 s)",
