@@ -311,7 +311,7 @@ async def main() -> None:
             )
     baseline = args.baseline or baseline_rev()
     rows = await without_presence(
-        baseline, rounds=3 if args.quick else 5, pairs=2000, subs=100, pubs=200
+        baseline, rounds=3 if args.quick else 5, pairs=10_000, subs=100, pubs=400
     )
     table(
         "3. a channel without presence: this tree vs the revision before presence",

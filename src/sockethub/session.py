@@ -534,9 +534,11 @@ class Session:
             await self.hub.bus.unsubscribe(topic, joined.deliver)
         except Exception:
             logger.exception("bus.unsubscribe(%r) failed", topic)
+        presence = self.hub.presence
         if joined.state_listener is not None:
-            self.hub.presence.unlisten(topic, joined.state_listener)
-        await self._untrack(topic)
+            presence.unlisten(topic, joined.state_listener)
+        if presence.owns(self.sock.connection_id):
+            await self._untrack(topic)
 
     async def _untrack(self, topic: str | None = None) -> None:
         """Untrack this connection's presences (on ``topic``, or all of them)."""
@@ -877,7 +879,8 @@ class Session:
             except Exception:
                 hub.stats.callback_errors += 1
                 logger.exception("on_disconnect raised for %s", sock)
-        await self._untrack()  # what on_exit / on_disconnect tracked, or a late track
+        if hub.presence.owns(sock.connection_id):
+            await self._untrack()  # what on_exit / on_disconnect tracked, or a late track
         await hub.control.discard(self, self._on_command)
         outbox = self.outbox
         assert outbox is not None

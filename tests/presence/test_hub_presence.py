@@ -10,6 +10,7 @@ change (one topic's messages arrive in one order).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,58 @@ def test_presences_go_however_the_connection_ends(
             assert served.call(served.hub.presence.list, T) == {}
             assert served.call(served.hub.presence.list, "room:2") == {}
             assert served.hub.presence.local_entries() == []
+
+
+def test_a_change_during_the_state_read_comes_after_the_state() -> None:
+    """The joiner subscribes before its state is read, so a change made meanwhile is not
+    lost; it is held until the state is sent, so a client that replaces its list on
+    presence_state does not lose it either."""
+    from starlette.testclient import TestClient
+
+    from sockethub.presence import InMemoryPresence, PresenceEntry
+
+    from .app import PATH, build
+
+    class ChangingWhileRead(InMemoryPresence):
+        """A real store; its first read of the topic races with a track by server code."""
+
+        hub: Any = None
+        raced = False
+
+        async def entries(self, topic: str) -> list[PresenceEntry]:
+            found = await super().entries(topic)
+            if not self.raced:
+                self.raced = True
+                await self.hub.presence.track(topic, "late")
+            return found
+
+    store = ChangingWhileRead()
+    hub, app = build(presence=store)
+    store.hub = hub
+    with TestClient(app) as client, client.websocket_connect(f"{PATH}?user=ada") as ada:
+        ada.send_text(json.dumps({"topic": T, "event": "join", "ref": "j"}))
+        assert ada.receive_json()["event"] == "reply"
+        state = ada.receive_json()
+        assert (state["event"], keys(state["payload"])) == ("presence_state", ["ada"])
+        assert keys(next_diff(ada)["joins"]) == ["late"]
+
+
+def test_a_track_made_in_on_exit_goes_with_the_connection() -> None:
+    from starlette.testclient import TestClient
+
+    from sockethub import ISocket, SocketHub
+    from tests.hub.helpers import app_for
+
+    hub = SocketHub("/ws")
+    room = hub.channel("room:{id}", presence=True)
+
+    @room.on_exit
+    async def exit_tracks(sock: ISocket) -> None:
+        await sock.track("ghost-candidate", {})
+
+    with TestClient(app_for(hub)) as client:
+        with client.websocket_connect("/ws") as ws:
+            ws.send_text(json.dumps({"topic": T, "event": "join"}))
+            assert ws.receive_json()["event"] == "presence_state"
+        assert client.portal.call(hub.presence.list, T) == {}
+        assert hub.presence.local_entries() == []

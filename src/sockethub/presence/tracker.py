@@ -193,6 +193,10 @@ class PresenceTracker:
         ``identity``, ``node``): for server code, never sent to clients as such."""
         return await self.store.entries(topic)
 
+    def owns(self, owner: str) -> bool:
+        """Whether ``owner`` tracks anything in this process (one dict lookup)."""
+        return owner in self._owners
+
     def local_entries(self) -> Entries:
         """Every presence this process tracks now (its connections' and its own)."""
         return list(self._own.values())
