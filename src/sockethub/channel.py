@@ -29,6 +29,7 @@ __all__ = [
 JoinCallback = Callable[[dict[str, str], ISocket], Awaitable[None]]
 ExitCallback = Callable[[ISocket], Awaitable[None]]
 ReceiveCallback = Callable[[Any, ISocket], Awaitable[Any]]
+PresenceChoice = bool | Callable[[ISocket], bool]
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
@@ -75,12 +76,13 @@ class Channel:
 
     __slots__ = ("_callbacks", "_compiled", "presence", "topic_pattern")
 
-    def __init__(self, pattern: str, *, presence: bool = False) -> None:
+    def __init__(self, pattern: str, *, presence: PresenceChoice = False) -> None:
         self._compiled = TopicPattern.compile(pattern)
         self.topic_pattern = pattern
         self._callbacks = _Callbacks()
-        self.presence = presence
-        """Whether a socket that joins gets ``presence_state`` after its join reply."""
+        self.presence: PresenceChoice = presence
+        """Whether a socket that joins gets ``presence_state`` after its join reply: a
+        bool, or ``(sock) -> bool`` asked once ``on_join`` has returned."""
 
     # -- registration ----------------------------------------------------------------
 

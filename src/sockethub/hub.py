@@ -12,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from .bus.base import SocketBus
 from .bus.memory import InMemorySocketBus
-from .channel import Channel, require_async
+from .channel import Channel, PresenceChoice, require_async
 from .control import HubControl
 from .handshake import OriginPolicy
 from .limits import HubLimits
@@ -180,12 +180,14 @@ class SocketHub(RouteBase):
 
     # -- registration ---------------------------------------------------------------------
 
-    def channel(self, pattern: str, *, presence: bool = False) -> Channel:
+    def channel(self, pattern: str, *, presence: PresenceChoice = False) -> Channel:
         """Register and return a channel for ``pattern`` (``"room:{room_id}"``).
 
         ``presence=True``: a socket that joins one of its topics receives the topic's
         whole presence state (``presence_state``) right after its join reply, and then
         every ``presence_diff``, as a Phoenix channel that pushes ``Presence.list``.
+        ``presence=lambda sock: ...`` decides per join, once ``on_join`` returned (a join
+        payload flag, say): a join it declines gets the channel's frames as without it.
 
         The pattern is validated now: a bad placeholder, unbalanced braces, a repeated
         name, or a pattern that duplicates (or has the same shape as) one already on this

@@ -435,6 +435,12 @@ class Session:
             _end_view(sock)
             await self._untrack(topic)
             return
+        if (
+            gate is not None
+            and callable(channel.presence)
+            and not self._wants_presence(channel, sock)
+        ):
+            gate = None  # this join declined presence: a plain subscriber, no state
         entry = _Joined(
             channel, params, inbound.join_ref, gate or subscriber(outbox, protocol), sock
         )
@@ -451,6 +457,15 @@ class Session:
             self._put(frame)
         if gate is not None:
             await self._send_presence_state(topic, entry, gate)
+
+    def _wants_presence(self, channel: Channel, sock: ISocket) -> bool:
+        choice = channel.presence
+        assert callable(choice)
+        try:
+            return bool(choice(sock))
+        except Exception:
+            logger.exception("the presence choice of %r raised; no presence state", channel)
+            return False
 
     async def _send_presence_state(self, topic: str, joined: _Joined, gate: StateGate) -> None:
         """Send the joiner the topic's whole presence state, then what the gate held; and

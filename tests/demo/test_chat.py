@@ -22,9 +22,10 @@ TOPIC_NOT_FOUND = {"code": 4404, "reason": "Topic not found"}
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
+    chat.members.clear()
     with TestClient(chat.app) as client:
         yield client
-        assert client.portal.call(chat.hub.presence.list, "room:lobby") == {}
+    chat.members.clear()
 
 
 def send(ws: WebSocketTestSession, room: str, event: str, payload: Any = None) -> None:
@@ -42,25 +43,8 @@ def assert_nothing_pending(ws: WebSocketTestSession) -> None:
 
 
 def join(ws: WebSocketTestSession, room: str, members: list[str]) -> None:
-    """Join; the joiner gets the room's presence: its members, each with a ``phx_ref``."""
     send(ws, room, "join")
-    frame = ws.receive_json()
-    assert (frame["topic"], frame["event"]) == (f"room:{room}", "presence_state")
-    assert sorted(frame["payload"]) == members
-    for user, presence in frame["payload"].items():
-        assert [set(meta) for meta in presence["metas"]] == [{"phx_ref"}], user
-
-
-def expect_presence(ws: WebSocketTestSession, room: str, change: str, user: str) -> None:
-    """The next frame is a presence_diff in which ``user`` joined (or left)."""
-    frame = ws.receive_json()
-    assert (frame["topic"], frame["event"]) == (f"room:{room}", "presence_diff")
-    other = "leaves" if change == "joins" else "joins"
-    assert (list(frame["payload"][change]), frame["payload"][other]) == ([user], {})
-
-
-def present(client: TestClient, room: str) -> list[str]:
-    return sorted(client.portal.call(chat.hub.presence.list, f"room:{room}"))
+    expect(ws, room, "members", {"members": members})
 
 
 def test_page_and_assets_are_served(client: TestClient) -> None:
@@ -72,16 +56,16 @@ def test_page_and_assets_are_served(client: TestClient) -> None:
         assert client.get(asset).status_code == 200
 
 
-def test_join_sends_the_members_and_tells_the_others(client: TestClient) -> None:
+def test_join_replies_with_members_and_tells_the_others(client: TestClient) -> None:
     with (
         client.websocket_connect("/ws?user=alice") as alice,
         client.websocket_connect("/ws?user=bob") as bob,
     ):
         join(alice, "lobby", ["alice"])
         join(bob, "lobby", ["alice", "bob"])
-        expect_presence(alice, "lobby", "joins", "bob")
-        assert_nothing_pending(bob)  # the joiner gets the member list, not its own join
-        assert present(client, "lobby") == ["alice", "bob"]
+        expect(alice, "lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
+        assert_nothing_pending(bob)  # the joiner gets the member list, not its own "joined"
+        assert {s.assigns["user"] for s in chat.members["lobby"]} == {"alice", "bob"}
 
 
 def test_say_reaches_the_others_and_echoes_to_the_sender(client: TestClient) -> None:
@@ -91,7 +75,7 @@ def test_say_reaches_the_others_and_echoes_to_the_sender(client: TestClient) -> 
     ):
         join(alice, "lobby", ["alice"])
         join(bob, "lobby", ["alice", "bob"])
-        expect_presence(alice, "lobby", "joins", "bob")
+        expect(alice, "lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
 
         send(bob, "lobby", "say", {"text": "hi, héllo ✓"})
         message = {"user": "bob", "text": "hi, héllo ✓"}
@@ -108,7 +92,7 @@ def test_blank_or_malformed_say_is_ignored(client: TestClient) -> None:
     ):
         join(alice, "lobby", ["alice"])
         join(bob, "lobby", ["alice", "bob"])
-        expect_presence(alice, "lobby", "joins", "bob")
+        expect(alice, "lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
         for payload in ({"text": "   "}, {"text": 7}, {}, ["text"], "text"):
             bob.send_json({"topic": "room:lobby", "event": "say", "payload": payload})
         assert_nothing_pending(bob)
@@ -135,7 +119,7 @@ def test_announce_over_http_reaches_everyone_in_the_room(client: TestClient) -> 
     ):
         join(alice, "lobby", ["alice"])
         join(bob, "lobby", ["alice", "bob"])
-        expect_presence(alice, "lobby", "joins", "bob")
+        expect(alice, "lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
         join(carol, "kitchen", ["carol"])
 
         response = client.post("/rooms/lobby/announce", json={"text": "pizza in 5"})
@@ -179,7 +163,7 @@ def test_a_room_name_that_is_too_long_is_refused_and_the_socket_stays(
             "code": 4403,
             "reason": "room names are at most 32 characters",
         }
-        assert present(client, "r" * 33) == []
+        assert "r" * 33 not in chat.members
         join(alice, "lobby", ["alice"])
 
 
@@ -190,10 +174,10 @@ def test_leave_tells_the_others_and_stops_delivery(client: TestClient) -> None:
     ):
         join(alice, "lobby", ["alice"])
         join(bob, "lobby", ["alice", "bob"])
-        expect_presence(alice, "lobby", "joins", "bob")
+        expect(alice, "lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
 
         send(bob, "lobby", "leave")
-        expect_presence(alice, "lobby", "leaves", "bob")
+        expect(alice, "lobby", "left", {"user": "bob", "members": ["alice"]})
         assert_nothing_pending(bob)  # the leaver is not told about itself
 
         send(alice, "lobby", "say", {"text": "still there?"})
@@ -203,7 +187,7 @@ def test_leave_tells_the_others_and_stops_delivery(client: TestClient) -> None:
         assert bob.receive_json() == TOPIC_NOT_FOUND  # a left room cannot be talked to
 
         join(bob, "lobby", ["alice", "bob"])  # and it can be joined again
-        expect_presence(alice, "lobby", "joins", "bob")
+        expect(alice, "lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
 
 
 def test_disconnecting_leaves_every_room(client: TestClient) -> None:
@@ -212,7 +196,8 @@ def test_disconnecting_leaves_every_room(client: TestClient) -> None:
         with client.websocket_connect("/ws?user=bob") as bob:
             join(bob, "lobby", ["alice", "bob"])
             join(bob, "kitchen", ["bob"])
-            expect_presence(alice, "lobby", "joins", "bob")
-        expect_presence(alice, "lobby", "leaves", "bob")
-        assert present(client, "lobby") == ["alice"]
-        assert present(client, "kitchen") == []
+            expect(alice, "lobby", "joined", {"user": "bob", "members": ["alice", "bob"]})
+        expect(alice, "lobby", "left", {"user": "bob", "members": ["alice"]})
+        assert {
+            room: {s.assigns["user"] for s in socks} for room, socks in chat.members.items()
+        } == {"lobby": {"alice"}}

@@ -2,8 +2,9 @@
 //
 // Wire protocol (see examples/chat/app.py): frames are {"topic", "event", "payload"};
 // a room is the topic "room:<name>"; errors are {"code", "reason"}.  Who is in a room
-// comes as Phoenix-style presence: presence_state {user: {metas: [{phx_ref}, ...]}}
-// once after a join, then presence_diff {joins, leaves} (same shape) for every change.
+// comes as Phoenix-style presence (asked for with {presence: true} in the join payload):
+// presence_state {user: {metas: [{phx_ref}, ...]}} once after a join, then
+// presence_diff {joins, leaves} (same shape) for every change.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -142,7 +143,7 @@ function connect() {
     state.attempt = 0;
     els.banner.hidden = true;
     setStatus("online", `online as ${state.user}`);
-    if (state.room) send(topicOf(state.room), "join");
+    if (state.room) send(topicOf(state.room), "join", { presence: true });
     renderRoom();
   };
 
@@ -284,7 +285,7 @@ function joinRoom(event) {
     state.attempt = 0;
     connect();
   } else {
-    send(topicOf(room), "join");
+    send(topicOf(room), "join", { presence: true });
   }
   renderRoom();
 }
