@@ -33,6 +33,7 @@ DIFF_EVENT = "presence_diff"
 """The event of one change, broadcast to every subscriber of the topic."""
 
 StateListener = Callable[[WireState], None]
+_trackers = itertools.count(1)
 Entries = list[PresenceEntry]
 
 
@@ -53,6 +54,7 @@ class PresenceTracker:
 
     def __init__(self, store: PresenceStore, bus: SocketBus, *, node: str | None = None) -> None:
         self._node = node
+        self._seq = next(_trackers)
         self.store = store
         self.bus = bus
         self._own: dict[tuple[str, str, str], PresenceEntry] = {}
@@ -64,9 +66,10 @@ class PresenceTracker:
 
     @property
     def node(self) -> str:
-        """This process's id (the ``node`` of the entries it tracks): ``ids.node_id()``
-        unless one was given (tests run several "processes" in one)."""
-        return self._node if self._node is not None else node_id()
+        """The id of this tracker in this process (the ``node`` of the entries it
+        tracks): ``"<ids.node_id()>-<n>"``, so that two hubs of one process on one Redis
+        never share one, unless one was given (tests run several "processes" in one)."""
+        return self._node if self._node is not None else f"{node_id()}-{self._seq}"
 
     @property
     def server_owner(self) -> str:
