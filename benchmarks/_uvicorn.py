@@ -22,14 +22,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: str, *, ws: str, args: tuple[str, ...] = ()) -> Iterator[tuple[int, int]]:
-    """Serve the import string ``app`` with ``uvicorn --ws ws``; yield ``(port, pid)``."""
+def uvicorn_server(
+    app: str, *, ws: str, args: tuple[str, ...] = (), src: Path | None = None
+) -> Iterator[tuple[int, int]]:
+    """Serve the import string ``app`` with ``uvicorn --ws ws``; yield ``(port, pid)``.
+    ``src`` replaces this tree's ``src/`` (to measure another revision of sockethub)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
          "--ws", ws, "--log-level", "warning", *args],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
+        env={**os.environ, "PYTHONPATH": f"{src or ROOT / 'src'}{os.pathsep}{ROOT}"},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 20

@@ -4,12 +4,21 @@ Wire protocol (sockethub's default envelopes, ``topic`` = ``"room:<name>"``):
 
 * connect to ``/ws?user=<name>``; join / leave a room with ``event: "join"`` / ``"leave"``;
 * send ``{"event": "say", "payload": {"text": ...}}`` to talk;
-* the server sends ``members`` (to the joiner), ``joined`` / ``left`` (to the others),
-  ``message`` (to the others), ``sent`` (to the sender) and ``announce`` (to everyone).
+* the server sends ``message`` (to the others), ``sent`` (to the sender) and ``announce``
+  (to everyone);
+* who is in a room: a join with the payload ``{"presence": true}`` (what the page sends)
+  gets Phoenix-style presence: ``presence_state`` (to the joiner), then ``presence_diff``
+  (to everyone in the room) for every arrival and departure, in every process; a join
+  without it (0.1 clients, as ``examples/legacy_chat`` serves them) gets the 0.1 events
+  ``members`` (to the joiner) and ``joined`` / ``left`` (to the others), byte for byte.
+
+With ``SOCKETHUB_REDIS=redis://...`` in the environment (``python -m examples.chat
+--redis URL``) the rooms and their presence span every process on that Redis.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +28,43 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sockethub import ISocket, JoinRefused, SocketHub
+from sockethub import ISocket, JoinRefused, SocketBus, SocketHub
 
 STATIC = Path(__file__).parent / "static"
 MAX_NAME = 32  # characters, for user and room names alike
 MAX_TEXT = 1000
 
-hub = SocketHub("/ws")
-room = hub.channel("room:{name}")
-members: dict[str, set[ISocket]] = {}  # room name -> sockets in it
+
+def make_bus() -> SocketBus | None:
+    """The Redis bus named by ``SOCKETHUB_REDIS``, else None (the in-memory default)."""
+    url = os.environ.get("SOCKETHUB_REDIS")
+    if not url:
+        return None
+    from sockethub.bus.redis import RedisSocketBus
+
+    return RedisSocketBus(url, prefix=os.environ.get("SOCKETHUB_PREFIX", "chat:"))
+
+
+def wants_presence(sock: ISocket) -> bool:
+    """Whether this join asked for presence (``{"presence": true}``, as the page does)."""
+    payload = sock.message.payload
+    return isinstance(payload, dict) and payload.get("presence") is True
+
+
+hub = SocketHub("/ws", bus=make_bus())
+room = hub.channel("room:{name}", presence=wants_presence)
+members: dict[str, set[ISocket]] = {}  # 0.1 clients only: room name -> their sockets
 
 
 def names(room_name: str) -> list[str]:
-    """The user names in a room, sorted."""
+    """The 0.1 clients' user names in a room, sorted (this process only)."""
     return sorted({s.assigns["user"] for s in members.get(room_name, ())})
+
+
+async def everyone(room_name: str) -> list[str]:
+    """Every user in a room: the tracked ones of every process, and the 0.1 clients."""
+    tracked = await hub.presence.list(f"room:{room_name}")
+    return sorted(set(tracked) | set(names(room_name)))
 
 
 @hub.on_connect
@@ -47,6 +79,11 @@ async def on_join(params: dict[str, str], sock: ISocket) -> None:
     name = params["name"]
     if len(name) > MAX_NAME:
         raise JoinRefused("room names are at most 32 characters")  # an error frame, no join
+    if wants_presence(sock):
+        # The joiner gets presence_state, the others a presence_diff; the hub untracks it
+        # on leave or disconnect, and when its process dies.
+        await sock.track(sock.assigns["user"], {})
+        return
     members.setdefault(name, set()).add(sock)
     who = {"user": sock.assigns["user"], "members": names(name)}
     await sock.publish(who, event="joined", exclude_self=True)  # the others see who came
@@ -56,6 +93,8 @@ async def on_join(params: dict[str, str], sock: ISocket) -> None:
 @room.on_exit  # on "leave", and for every joined room when the socket goes away
 async def on_exit(sock: ISocket) -> None:
     name = sock.params["name"]
+    if sock not in members.get(name, ()):
+        return  # a presence join: the hub untracked it already
     members[name].discard(sock)
     if not members[name]:
         del members[name]
@@ -84,7 +123,7 @@ async def announce(request: Request) -> JSONResponse:
         return JSONResponse({"error": 'expected {"text": "..."}'}, status_code=400)
     room_name = request.path_params["room"]
     await hub.publish(f"room:{room_name}", "announce", {"text": text[:MAX_TEXT]})
-    return JSONResponse({"room": room_name, "members": names(room_name)})
+    return JSONResponse({"room": room_name, "members": await everyone(room_name)})
 
 
 async def index(request: Request) -> FileResponse:

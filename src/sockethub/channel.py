@@ -31,6 +31,7 @@ __all__ = [
 # As stored: called with the join's ChannelSocket, or (per_join_sockets=False) with the
 # connection's ISocket.  What registration accepts is in sockethub.callbacks.
 StoredCallback = Callable[..., Awaitable[Any]]
+PresenceChoice = bool | Callable[[ISocket], bool]
 
 
 def require_async(func: Callable[..., Any], what: str) -> None:
@@ -76,9 +77,15 @@ class Channel:
     callback of the wrong arity or argument types.
     """
 
-    __slots__ = ("_callbacks", "_compiled", "history", "topic_pattern")
+    __slots__ = ("_callbacks", "_compiled", "history", "presence", "topic_pattern")
 
-    def __init__(self, pattern: str, *, history: History | None = None) -> None:
+    def __init__(
+        self,
+        pattern: str,
+        *,
+        history: History | None = None,
+        presence: PresenceChoice = False,
+    ) -> None:
         if history is not None and not isinstance(history, History):
             raise TypeError(
                 f"channel {pattern!r}: history must be a sockethub.History, got {history!r}"
@@ -88,6 +95,9 @@ class Channel:
         self._callbacks = _Callbacks()
         self.history = history
         """What this channel's topics keep for rejoining clients (None: nothing)."""
+        self.presence: PresenceChoice = presence
+        """Whether a socket that joins gets ``presence_state`` after its join reply: a
+        bool, or ``(sock) -> bool`` asked once ``on_join`` has returned."""
 
     # -- registration ----------------------------------------------------------------
 
@@ -176,7 +186,7 @@ class Channel:
 
     def prefixed(self, prefix: str) -> Channel:
         """A channel for ``prefix + pattern`` sharing this channel's callbacks."""
-        copy = Channel(prefix + self.topic_pattern, history=self.history)
+        copy = Channel(prefix + self.topic_pattern, history=self.history, presence=self.presence)
         copy._callbacks = self._callbacks
         return copy
 

@@ -12,6 +12,7 @@ from typing import Final, NamedTuple
 __all__ = [
     "ALREADY_JOINED",
     "BAD_FRAME",
+    "CLOSE_DISCONNECTED",
     "CLOSE_IDLE",
     "CLOSE_INTERNAL",
     "CLOSE_ORIGIN",
@@ -62,3 +63,5 @@ CLOSE_TOO_BIG: Final = WireCode(1009, "Message too big")
 CLOSE_INTERNAL: Final = WireCode(1011, "Internal Server Error")
 CLOSE_SLOW: Final = WireCode(1013, "Too slow")
 CLOSE_TOO_MANY: Final = WireCode(1013, "Too many connections")
+CLOSE_DISCONNECTED: Final = WireCode(1000, "Disconnected")
+"""``hub.disconnect(identity)``: the server ended the connection on purpose."""

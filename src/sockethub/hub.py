@@ -14,13 +14,15 @@ from starlette.types import Receive, Scope, Send
 from .bus.base import BusCallback, BusMessage, SocketBus
 from .bus.memory import InMemorySocketBus
 from .callbacks import ConnectionHook, HookT
-from .channel import Channel
+from .channel import Channel, PresenceChoice
 from .codec import DEFAULT_CODEC, Codec
+from .control import HubControl
 from .handshake import OriginPolicy
 from .history import store_for
 from .history.base import History, HistoryPage, HistoryStore, StreamPosition
 from .hooks import ConnectionHooks
 from .limits import HubLimits
+from .presence import PresenceStore, PresenceTracker, default_store
 from .protocols.base import WireProtocol
 from .protocols.envelope import EnvelopeProtocol
 from .protocols.phoenix import VSN as PHOENIX_VSN
@@ -129,6 +131,9 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
       client leave in the order they were produced.
     * ``history_store``: where channels registered with ``history=`` keep their streams
       (default: the store that goes with ``bus``, see :func:`sockethub.history.store_for`).
+    * ``presence``: where presences live (a :class:`~sockethub.presence.PresenceStore`);
+      default: :class:`~sockethub.presence.RedisPresence` on a Redis bus (same server and
+      prefix), else :class:`~sockethub.presence.InMemoryPresence`.
 
     Joins: ``on_join``'s return value is the join reply's ``response`` (Phoenix's
     ``{:ok, reply, socket}``; in the 0.1 envelope, sent when the join carried a ``ref``).
@@ -163,6 +168,7 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         ordering: Ordering = "topic",
         codec: Codec | None = None,
         history_store: HistoryStore | None = None,
+        presence: PresenceStore | None = None,
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
         self.endpoint = RouteEndpoint(self)
@@ -197,11 +203,28 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         self.ordering: Ordering = ordering
         self._history_store: HistoryStore | None = history_store
         self._with_history = False
+        self.presence = PresenceTracker(
+            presence if presence is not None else default_store(self.bus), self.bus
+        )
+        """Who is on each topic (``hub.presence.list(topic)``); see :mod:`sockethub.presence`."""
+        self.control = HubControl(self)
 
     # -- registration ---------------------------------------------------------------------
 
-    def channel(self, pattern: str, *, history: History | None = None) -> Channel:
+    def channel(
+        self,
+        pattern: str,
+        *,
+        history: History | None = None,
+        presence: PresenceChoice = False,
+    ) -> Channel:
         """Register and return a channel for ``pattern`` (``"room:{room_id}"``).
+
+        ``presence=True``: a socket that joins one of its topics receives the topic's
+        whole presence state (``presence_state``) right after its join reply, and then
+        every ``presence_diff``, as a Phoenix channel that pushes ``Presence.list``.
+        ``presence=lambda sock: ...`` decides per join, once ``on_join`` returned (a join
+        payload flag, say): a join it declines gets the channel's frames as without it.
 
         The pattern is validated now: a bad placeholder, unbalanced braces, a repeated
         name, or a pattern that duplicates (or has the same shape as) one already on this
@@ -210,7 +233,7 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         (see ``docs/history.md``); a hub whose bus has no matching history store (and no
         ``history_store``) raises ``TypeError`` here.
         """
-        channel = Channel(pattern, history=history)
+        channel = Channel(pattern, history=history, presence=presence)
         if history is not None:
             self.history_store  # noqa: B018 (fails now, not at the first publish)
         self._add(channel)
@@ -374,9 +397,41 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
             raise ValueError(f"topic {topic!r} has no channel with history on this hub")
         return await self.history_store.read(topic, history, since=since, limit=limit)
 
+    async def disconnect(self, identity: str) -> None:
+        """Close every connection whose ``sock.identity`` is ``identity``, in every
+        process on the bus, as Phoenix's ``Endpoint.broadcast(socket_id, "disconnect")``.
+
+        They are closed with code 1000, reason ``"Disconnected"``, after the frames
+        already queued for them; their topics are left and their presences untracked as
+        for any disconnect (phoenix.js then reconnects: refuse it in ``on_connect`` if it
+        must not come back).  The identity must have been set in ``on_connect``.
+        """
+        await self.control.to_identity(identity, {"op": "disconnect"})
+
+    async def remove(
+        self, topic: str, *, identity: str | None = None, connection_id: str | None = None
+    ) -> None:
+        """Make connections leave ``topic``; they stay open.
+
+        ``identity=``: every connection with that identity, in every process on the bus;
+        ``connection_id=``: that connection of this process (``sock.connection_id``).
+        As for a leave, ``on_exit`` runs and the presences of that topic are untracked.
+        Phoenix clients get ``phx_close`` for the channel (what Phoenix sends when a
+        channel stops on the server; phoenix.js does not rejoin it); envelope clients get
+        ``{"topic": topic, "event": "phx_close", "payload": {}}``.
+        """
+        if (identity is None) == (connection_id is None):
+            raise TypeError("hub.remove() needs exactly one of identity= or connection_id=")
+        command = {"op": "remove", "topic": topic}
+        if identity is not None:
+            await self.control.to_identity(identity, command)
+        else:
+            assert connection_id is not None
+            self.control.to_connection(connection_id, command)
+
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
-        """Start the bus, and close it at shutdown.
+        """Start the bus (then presence), and close them at shutdown.
 
         Pass it as ``Starlette(lifespan=hub.lifespan)``, or enter it from your own
         lifespan: ``async with hub.lifespan(app): yield``.
@@ -387,7 +442,12 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         if start is not None:
             await start()
         try:
-            yield
+            await self.presence.start()
+            try:
+                yield
+            finally:
+                await self.control.close()
+                await self.presence.close()
         finally:
             if close is not None:
                 await close()

@@ -49,6 +49,8 @@ from .history.catchup import (
 )
 from .limits import InboundGuard
 from .outbox import Outbox, OutboxClosed
+from .presence.gate import StateGate
+from .presence.tracker import STATE_EVENT
 from .protocols.base import Inbound, WireProtocol
 from .socket import ChannelSocket, ISocket
 
@@ -111,9 +113,10 @@ class _Reader:
 
 
 class _Joined:
-    """A topic this connection joined: its channel, params and bus callback."""
+    """A topic this connection joined: its channel, params and bus callback (and, on a
+    presence channel, what resends it the whole state)."""
 
-    __slots__ = ("channel", "deliver", "join_ref", "params", "sock")
+    __slots__ = ("channel", "deliver", "join_ref", "params", "sock", "state_listener")
 
     def __init__(
         self,
@@ -128,6 +131,7 @@ class _Joined:
         self.join_ref = join_ref
         self.deliver = deliver
         self.sock = sock
+        self.state_listener: Callable[[Any], None] | None = None
 
 
 def subscriber(outbox: Outbox, protocol: WireProtocol) -> Callable[[PubSubMessage], None]:
@@ -164,8 +168,10 @@ class Session:
         "_guard",
         "_idle_handle",
         "_in_call",
+        "_joining",
         "_kicked",
         "_main_topic",
+        "_on_command",
         "_queued",
         "_raw_send",
         "_reader",
@@ -191,6 +197,8 @@ class Session:
         self._workers: set[asyncio.Task[None]] = set()
         self._queued = 0
         self._main_topic: str | None = None
+        self._joining: dict[str, StateGate] = {}  # presence topics whose on_join runs
+        self._on_command: Callable[[PubSubMessage], None] | None = None
         self.sock = ISocket(WebSocket(scope, self._reader.receive, send))
         self.joined: dict[str, _Joined] = {}
         self.protocol: WireProtocol = hub.default_protocol
@@ -229,6 +237,7 @@ class Session:
             on_overflow=self._overflowed,
         )
         sock._session = self
+        self._on_command = await hub.control.add(self)
         self._task = asyncio.current_task()
         self._dog = _watchdog()
         hub.stats.connections += 1
@@ -410,6 +419,12 @@ class Session:
             sock = self.sock.channel_view(topic, params, inbound)
         else:
             sock = self._channel_sock(self.sock, topic, params, inbound)
+        gate = None
+        if channel.presence:
+            # Created before on_join: the diffs of what on_join tracks skip this socket,
+            # whose state will hold them.
+            assert self.outbox is not None
+            gate = self._joining[topic] = StateGate(subscriber(self.outbox, protocol))
         try:
             result = await self._call(channel.on_join_callback(params, sock))
             # on_join's return value is the join reply's payload (Phoenix's
@@ -420,6 +435,7 @@ class Session:
                 check_join_result(result)
         except JoinRefused as exc:
             _end_view(sock)
+            await self._untrack(topic)
             try:
                 self._put(protocol.join_refused(inbound, exc.reason, exc.response))
             except EncodeError as failure:
@@ -427,14 +443,32 @@ class Session:
             return
         except Exception as exc:
             _end_view(sock)
+            await self._untrack(topic)
             self._callback_failed(exc, inbound, "on_join", inbound.join_ref)
             return
+        finally:
+            if gate is not None:
+                self._joining.pop(topic, None)
         outbox = self.outbox
         assert outbox is not None
         if outbox.closed:
             _end_view(sock)
+            await self._untrack(topic)
             return
-        deliver = subscriber(outbox, protocol) if history is None else Catchup(outbox, protocol)
+        if (
+            gate is not None
+            and callable(channel.presence)
+            and not self._wants_presence(channel, sock)
+        ):
+            gate = None  # this join declined presence: a plain subscriber, no state
+        catchup = Catchup(outbox, protocol) if history is not None else None
+        deliver: Callable[[PubSubMessage], None]
+        if gate is not None:
+            if catchup is not None:
+                gate.deliver = catchup  # what the gate held goes through the catch-up
+            deliver = gate
+        else:
+            deliver = catchup if catchup is not None else subscriber(outbox, protocol)
         entry = _Joined(channel, params, inbound.join_ref, deliver, sock)
         self.joined[topic] = entry
         try:
@@ -452,21 +486,65 @@ class Session:
             await self._run_exit(topic, entry)
             self._put(protocol.error(*SERVICE_UNAVAILABLE, inbound))
             return
-        if history is not None:
-            # From the reply to the last buffered message, without suspending: the seam.
-            assert isinstance(deliver, Catchup)
+        if catchup is not None:
             frame = protocol.reply(inbound, "ok", join_response(result, page, since))
-            if frame is not None:
-                self._put(frame)
+        if frame is not None:
+            self._put(frame)
+        if gate is not None:
+            # The state, then what the gate held: into the catch-up's buffer if there is
+            # one, which the release below sends after the recovered publications.
+            await self._send_presence_state(topic, entry, gate)
+        if catchup is not None:
+            # From the reply (or the state) to the last buffered message, without
+            # suspending: the seam.
             try:
-                deliver.release(topic, page, since)
+                catchup.release(topic, page, since)
             except OutboxClosed:
                 pass
             except MessageError as exc:
                 logger.error("recovering %r on %s stopped: %s", topic, self.sock, exc)
+
+    def _wants_presence(self, channel: Channel, sock: ISocket) -> bool:
+        choice = channel.presence
+        assert callable(choice)
+        try:
+            return bool(choice(sock))
+        except Exception:
+            logger.exception("the presence choice of %r raised; no presence state", channel)
+            return False
+
+    async def _send_presence_state(self, topic: str, joined: _Joined, gate: StateGate) -> None:
+        """Send the joiner the topic's whole presence state, then what the gate held; and
+        again whenever the presence store recovers from an outage."""
+        protocol = self.protocol
+        join_ref = joined.join_ref
+
+        def send_state(state: Any) -> None:
+            self._put(protocol.push(topic, STATE_EVENT, state, join_ref))
+
+        presence = self.hub.presence
+        try:
+            send_state(await presence.list(topic))
+        except Exception:
+            logger.warning("presence: no state for %r on %s", topic, self.sock, exc_info=True)
+        gate.open()
+        if self.joined.get(topic) is joined:
+            joined.state_listener = send_state
+            presence.listen(topic, send_state)
+
+    async def remove_from(self, topic: str) -> None:
+        """Leave ``topic`` because server code said so (``hub.remove``): as a leave, then
+        the protocol's close of the channel (Phoenix's ``phx_close``)."""
+        joined = self.joined.get(topic)
+        if joined is None or self.closing:
             return
-        if frame is not None:
-            self._put(frame)
+        protocol = self.protocol
+        inbound = Inbound(topic, protocol.leave_event, None, None, joined.join_ref)
+        await self._leave(inbound, joined, quiet=True)
+        frame = protocol.left(topic, joined.join_ref)
+        if frame is None:
+            frame = protocol.push(topic, "phx_close", {}, joined.join_ref)
+        self._put(frame)
 
     async def _leave(self, inbound: Inbound, joined: _Joined, *, quiet: bool = False) -> None:
         topic = inbound.topic
@@ -517,6 +595,43 @@ class Session:
             await self.hub.bus.unsubscribe(topic, joined.deliver)
         except Exception:
             logger.exception("bus.unsubscribe(%r) failed", topic)
+        presence = self.hub.presence
+        if joined.state_listener is not None:
+            presence.unlisten(topic, joined.state_listener)
+        if presence.owns(self.sock.connection_id):
+            await self._untrack(topic)
+
+    async def _untrack(self, topic: str | None = None) -> None:
+        """Untrack this connection's presences (on ``topic``, or all of them)."""
+        try:
+            await self.hub.presence.untrack_owner(self.sock.connection_id, topic)
+        except Exception:
+            logger.exception("presence: untracking %s failed", self.sock)
+
+    # -- presence (the SocketSession protocol) ----------------------------------------------
+
+    async def track(self, topic: str, key: str, meta: dict[str, Any] | None) -> str:
+        self._check_open("track")
+        sock = self.sock
+        return await self.hub.presence.track(
+            topic,
+            key,
+            meta,
+            owner=sock.connection_id,
+            identity=sock.identity,
+            exclude=self._joining.get(topic),
+        )
+
+    async def update(self, topic: str, key: str, meta: dict[str, Any]) -> str:
+        self._check_open("update")
+        return await self.hub.presence.update(topic, key, meta, owner=self.sock.connection_id)
+
+    async def untrack(self, topic: str, key: str) -> None:
+        await self.hub.presence.untrack(topic, key, owner=self.sock.connection_id)
+
+    def _check_open(self, what: str) -> None:
+        if self.sock._session is None:
+            raise RuntimeError(f"sock.{what}(): the connection has ended")
 
     # -- helpers for ISocket (the SocketSession protocol) ----------------------------------
 
@@ -829,6 +944,9 @@ class Session:
             except Exception:
                 hub.stats.callback_errors += 1
                 logger.exception("on_disconnect raised for %s", sock)
+        if hub.presence.owns(sock.connection_id):
+            await self._untrack()  # what on_exit / on_disconnect tracked, or a late track
+        await hub.control.discard(self, self._on_command)
         outbox = self.outbox
         assert outbox is not None
         if self._kicked is not None and not outbox.closed:

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from .codec import DEFAULT_CODEC, Codec
 from .errors import RejectError
+from .ids import connection_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -30,6 +31,9 @@ class SocketSession(Protocol):
     async def close(self, code: int, reason: str | None) -> None: ...
     @property
     def closing(self) -> bool: ...
+    async def track(self, topic: str, key: str, meta: dict[str, Any] | None) -> str: ...
+    async def update(self, topic: str, key: str, meta: dict[str, Any]) -> str: ...
+    async def untrack(self, topic: str, key: str) -> None: ...
 
 
 class ISocket:
@@ -51,10 +55,26 @@ class ISocket:
     other), so a set of sockets holds a connection once, however many views reach it.
     """
 
-    __slots__ = ("_session", "assigns", "message", "params", "topic", "websocket")
+    __slots__ = (
+        "_session",
+        "assigns",
+        "connection_id",
+        "identity",
+        "message",
+        "params",
+        "topic",
+        "websocket",
+    )
 
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
+        self.connection_id: str = connection_id()
+        """This connection's id, unique across processes (``hub.remove(topic,
+        connection_id=...)``, ``PresenceEntry.owner``)."""
+        self.identity: str | None = None
+        """Who this connection is to the app (Phoenix's socket ``id``, e.g.
+        ``"user:42"``); set it in ``on_connect``.  ``hub.disconnect(identity)`` ends
+        every connection with it, in every process; presences carry it."""
         self.topic: str | None = None
         self.params: dict[str, str] = {}
         self.assigns: dict[str, Any] = {}
@@ -201,6 +221,38 @@ class ISocket:
             raise RuntimeError("publish backend or topic not set")
         await self._session.publish(topic, event, payload, exclude_self=exclude_self)
 
+    # -- presence (in a hub) -----------------------------------------------------------
+
+    async def track(self, key: str, meta: dict[str, Any] | None = None) -> str:
+        """Track ``key`` with ``meta`` on ``sock.topic``; return its ``phx_ref``.
+
+        The presence belongs to this connection: it is untracked when the connection
+        leaves the topic or ends, however it ends.  Every socket joined to the topic, in
+        every process, receives one ``presence_diff``.  Tracking the same key twice on
+        one topic raises :class:`~sockethub.presence.AlreadyTracked` (use :meth:`update`).
+        """
+        return await self._presence_session("track").track(self._presence_topic(), key, meta)
+
+    async def update(self, key: str, meta: dict[str, Any]) -> str:
+        """Replace the meta of a key this connection tracks on ``sock.topic``; return
+        the new ``phx_ref`` (others get one diff: join with ``phx_ref_prev``, leave)."""
+        return await self._presence_session("update").update(self._presence_topic(), key, meta)
+
+    async def untrack(self, key: str) -> None:
+        """Stop tracking ``key`` on ``sock.topic`` (a no-op if it was not tracked)."""
+        await self._presence_session("untrack").untrack(self._presence_topic(), key)
+
+    def _presence_session(self, what: str) -> SocketSession:
+        session = self._session
+        if session is None:
+            raise RuntimeError(f"sock.{what}() needs a connection served by a SocketHub")
+        return session
+
+    def _presence_topic(self) -> str:
+        if self.topic is None:
+            raise RuntimeError("presence needs a joined topic: call it from a channel callback")
+        return self.topic
+
     # -- receiving (low-level routes only: a hub reads the socket itself) ----------------
 
     async def receive_text(self) -> str:
@@ -264,6 +316,18 @@ class ChannelSocket(ISocket):
         self.message = message
         self.left = False
         """True once the join this view belongs to has ended."""
+
+    @property
+    def connection_id(self) -> str:  # type: ignore[override]
+        return self.connection.connection_id
+
+    @property
+    def identity(self) -> str | None:
+        return self.connection.identity
+
+    @identity.setter
+    def identity(self, value: str | None) -> None:
+        self.connection.identity = value
 
     @property
     def _session(self) -> SocketSession | None:

@@ -24,7 +24,7 @@ def block(marker: str) -> dict[str, Any]:
 async def test_the_client_example_runs_as_its_comments_say(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    server = block('SocketHub("/socket/websocket")')
+    server = block('on_receive("ping")')
     client = block("from sockethub.client import")
     with uvicorn_thread(server["app"]) as port:
         await client["main"](f"ws://127.0.0.1:{port}/socket/websocket")

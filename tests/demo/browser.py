@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,11 +46,12 @@ WAIT_MS = 15_000  # how long a page may take to show an expected state
 class DemoServer:
     """``python -m examples.chat`` in a subprocess, startable again on the same port."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, args: Sequence[str] = (), name: str = "demo-server") -> None:
         self.port = port
+        self.args = list(args)
         self.url = f"http://127.0.0.1:{port}/"
         self.proc: subprocess.Popen[str] | None = None
-        self.log = ARTIFACTS / "demo-server.log"
+        self.log = ARTIFACTS / f"{name}.log"
 
     def start(self) -> None:
         env = dict(os.environ)
@@ -58,7 +59,7 @@ class DemoServer:
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         with self.log.open("a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "examples.chat", "--port", str(self.port)],
+                [sys.executable, "-m", "examples.chat", "--port", str(self.port), *self.args],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.PIPE,

@@ -123,6 +123,20 @@ class NodeClient:
                 self._used.add(len(self.events) - 1)
                 return item
 
+    def mark_seen(self) -> None:
+        """Make every event received so far unavailable to later ``wait`` calls (for
+        waiting on a state that an earlier event may already have shown)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self._queue.put(None)
+                break
+            self.events.append(item)
+        self._used.update(range(len(self.events)))
+
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.send("exit")

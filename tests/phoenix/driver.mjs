@@ -13,6 +13,10 @@
 //                                        (again after every rejoin)
 //                                        {"ev":"message","topic":..,"event":..,"payload":..}
 //                                        {"ev":"chan_error"|"chan_close","topic":..}
+//     with "presence": true, a phoenix.js Presence on the channel:
+//                                     -> {"ev":"sync","sock":"a","topic":..,
+//                                         "list":[{"key":..,"metas":[..]},..]} (onSync)
+//                                        {"ev":"presence_join"|"presence_leave","key":..}
 //   {"op":"push","sock":"a","topic":..,"event":..,"payload":..,"tag":"t","binary":false}
 //                                     -> {"ev":"reply","tag":"t","status":..,"response":..}
 //   {"op":"leave","sock":"a","topic":..,"tag":"t"}  -> {"ev":"left","tag":"t","status":..}
@@ -21,7 +25,7 @@
 //
 // Binary payloads travel as base64 strings with "binary": true.
 import { createInterface } from "node:readline";
-import { Socket } from "phoenix";
+import { Presence, Socket } from "phoenix";
 import WebSocket from "ws";
 
 const sockets = new Map();
@@ -76,6 +80,14 @@ const handlers = {
     const base = { sock: cmd.sock, topic: cmd.topic };
     for (const event of cmd.events ?? []) {
       channel.on(event, (payload) => out({ ev: "message", ...base, event, payload: wire(payload) }));
+    }
+    if (cmd.presence) {
+      const presence = new Presence(channel);
+      presence.onJoin((key) => out({ ev: "presence_join", ...base, key }));
+      presence.onLeave((key) => out({ ev: "presence_leave", ...base, key }));
+      presence.onSync(() =>
+        out({ ev: "sync", ...base, list: presence.list((key, p) => ({ key, metas: p.metas })) }),
+      );
     }
     channel.onError(() => out({ ev: "chan_error", ...base }));
     channel.onClose(() => out({ ev: "chan_close", ...base }));

@@ -1,7 +1,10 @@
 // The sockethub chat demo client: plain JavaScript, no build step.
 //
 // Wire protocol (see examples/chat/app.py): frames are {"topic", "event", "payload"};
-// a room is the topic "room:<name>"; errors are {"code", "reason"}.
+// a room is the topic "room:<name>"; errors are {"code", "reason"}.  Who is in a room
+// comes as Phoenix-style presence (asked for with {presence: true} in the join payload):
+// presence_state {user: {metas: [{phx_ref}, ...]}} once after a join, then
+// presence_diff {joins, leaves} (same shape) for every change.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +26,7 @@ const state = {
   retryTimer: 0,
   countdownTimer: 0,
   joinedOnce: false,
+  presence: new Map(), // user -> metas (one per tab) in the current room
 };
 
 const topicOf = (room) => `room:${room}`;
@@ -139,7 +143,7 @@ function connect() {
     state.attempt = 0;
     els.banner.hidden = true;
     setStatus("online", `online as ${state.user}`);
-    if (state.room) send(topicOf(state.room), "join");
+    if (state.room) send(topicOf(state.room), "join", { presence: true });
     renderRoom();
   };
 
@@ -187,8 +191,41 @@ function scheduleReconnect() {
   }, delay);
 }
 
+function applyPresenceDiff({ joins = {}, leaves = {} }) {
+  // As phoenix.js's Presence: metas are matched by phx_ref, so a diff already seen is a no-op.
+  for (const [user, { metas }] of Object.entries(joins)) {
+    const known = state.presence.get(user) || [];
+    const refs = new Set(metas.map((m) => m.phx_ref));
+    if (!known.length) addLine("joined", [span("text", `${user} joined`)]);
+    state.presence.set(user, [...known.filter((m) => !refs.has(m.phx_ref)), ...metas]);
+  }
+  for (const [user, { metas }] of Object.entries(leaves)) {
+    const known = state.presence.get(user);
+    if (!known) continue;
+    const refs = new Set(metas.map((m) => m.phx_ref));
+    const rest = known.filter((m) => !refs.has(m.phx_ref));
+    if (rest.length) {
+      state.presence.set(user, rest);
+    } else {
+      state.presence.delete(user);
+      addLine("left", [span("text", `${user} left`)]);
+    }
+  }
+  renderMembers([...state.presence.keys()].sort());
+}
+
 function onEvent(event, p) {
   switch (event) {
+    case "presence_state": // who is in, right after our own join
+      state.presence = new Map(Object.entries(p).map(([user, { metas }]) => [user, metas]));
+      renderMembers([...state.presence.keys()].sort());
+      addSystem(state.joinedOnce ? `Rejoined #${state.room}.` : `You joined #${state.room}.`);
+      state.joinedOnce = true;
+      break;
+    case "presence_diff":
+      applyPresenceDiff(p);
+      break;
+    // members / joined / left: the 0.1-style server (examples/legacy_chat) sends these.
     case "members": // the reply to our own join
       renderMembers(p.members || []);
       addSystem(state.joinedOnce ? `Rejoined #${state.room}.` : `You joined #${state.room}.`);
@@ -241,13 +278,14 @@ function joinRoom(event) {
   }
   state.room = room;
   state.joinedOnce = false;
+  state.presence = new Map();
   if (user !== state.user || !state.ws) {
     // A new name needs a new socket; the join is sent once it is open.
     state.user = user;
     state.attempt = 0;
     connect();
   } else {
-    send(topicOf(room), "join");
+    send(topicOf(room), "join", { presence: true });
   }
   renderRoom();
 }
@@ -257,6 +295,7 @@ function leaveRoom() {
   send(topicOf(state.room), "leave");
   addSystem(`You left #${state.room}.`);
   state.room = "";
+  state.presence = new Map();
   renderRoom();
 }
 
