@@ -153,7 +153,9 @@ def migrate_command() -> tuple[list[str], dict[str, str]]:
     if script.exists():
         return [str(script)], env
     shim = Path(tempfile.mkdtemp(prefix="sockethub-shim-"))
-    (shim / "sockethub_codemods").symlink_to(ROOT / "codemods", target_is_directory=True)
+    (shim / "sockethub_codemods").symlink_to(
+        ROOT / "src" / "sockethub_codemods", target_is_directory=True
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH", "")]))
     return [sys.executable, "-m", "sockethub_codemods.cli"], env
 

@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from sockethub_codemods import __version__
 from sockethub_codemods.cli import main
 
-from .conftest import CODEMODS_DIR
+from .conftest import PACKAGE_DIR
 
 OLD = """\
 from sockethub import WebSocketRoute
@@ -238,12 +239,12 @@ def command(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     script = Path(sys.prefix) / "bin" / "sockethub-migrate"
     if script.exists():
         return [str(script)], env
-    # Not installed yet: expose codemods/ under its package name, as pyproject maps it.
+    # Not installed yet: put src/sockethub_codemods on the path, as pyproject maps it.
     shim = tmp_path / "_shim"
     shim.mkdir(exist_ok=True)
     link = shim / "sockethub_codemods"
     if not link.exists():
-        link.symlink_to(CODEMODS_DIR, target_is_directory=True)
+        link.symlink_to(PACKAGE_DIR, target_is_directory=True)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH", "")]))
     return [sys.executable, "-m", "sockethub_codemods.cli"], env
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from sockethub_codemods.cli import main
 
 from .conftest import CODEMODS_DIR

@@ -15,6 +15,7 @@ import libcst as cst
 import libcst.helpers
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import ClassScope, Scope, ScopeProvider
+
 from sockethub_codemods import TODO_MARKER
 
 __all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]

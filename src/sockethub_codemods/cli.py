@@ -123,6 +123,7 @@ def migrate_file(path: str, *, write: bool, want_diff: bool) -> FileResult:
 
     from libcst.codemod import CodemodContext, TransformFailure, TransformSuccess, diff_code
     from libcst.codemod import transform_module as run_transform
+
     from sockethub_codemods.migrate_managed_routes import MigrateManagedRoutesCommand
 
     command = MigrateManagedRoutesCommand(CodemodContext(filename=path))
