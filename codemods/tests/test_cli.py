@@ -16,6 +16,8 @@ from sockethub_codemods.cli import main
 
 from .conftest import PACKAGE_DIR
 
+FACADE_ARGS = b'ordering="connection", per_join_sockets=False'
+
 OLD = """\
 from sockethub import WebSocketRoute
 
@@ -31,7 +33,7 @@ async def handler() -> None:
 NEW = """\
 from sockethub import SocketHub
 
-route = SocketHub("/ws")
+route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
 room = route.channel("room:{id}")
 """
 
@@ -104,7 +106,10 @@ def test_diff_prints_unified_diff_and_writes_nothing(
     out = capsys.readouterr().out
     assert (tmp_path / "app.py").read_text() == OLD
     assert out.startswith(f"--- {tmp_path / 'app.py'}\n+++ {tmp_path / 'app.py'}\n")
-    assert '-route = WebSocketRoute("/ws")\n+route = SocketHub("/ws")\n' in out
+    assert (
+        '-route = WebSocketRoute("/ws")\n'
+        '+route = SocketHub("/ws", ordering="connection", per_join_sockets=False)\n'
+    ) in out
     assert "-@route.handler\n" in out
 
 
@@ -203,7 +208,7 @@ def test_encoding_and_crlf_preserved(tmp_path: Path) -> None:
     assert main([str(tmp_path)]) == 0
     assert (tmp_path / "latin.py").read_bytes() == latin.replace(
         b"import WebSocketRoute", b"import SocketHub"
-    ).replace(b"= WebSocketRoute(", b"= SocketHub(")
+    ).replace(b'= WebSocketRoute("/caf\xe9")', b'= SocketHub("/caf\xe9", ' + FACADE_ARGS + b")")
     assert (tmp_path / "bom.py").read_bytes() == b"\xef\xbb\xbf" + NEW.replace(
         "\n", "\r\n"
     ).encode()

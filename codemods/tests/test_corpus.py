@@ -151,7 +151,10 @@ def test_legacy_chat_example_migrates_with_one_flag(migrated: Path) -> None:
     # One place is flagged: 0.1 refused a missing `user` with HTTP 400 before on_connect.
     assert code.count("# TODO(sockethub-migrate)") == 1
     assert "query parameter 'user' was missing" in code
-    assert "WebSocketRoute(" not in code and 'ws_route = SocketHub("/ws")' in code
+    assert (
+        "WebSocketRoute(" not in code
+        and 'ws_route = SocketHub("/ws", ordering="connection", per_join_sockets=False)' in code
+    )
 
 
 def test_migrated_legacy_chat_runs_on_the_hub(migrated: Path) -> None:

@@ -22,6 +22,11 @@ __all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]
 
 
 ROUTE_QNAMES = frozenset({"sockethub.WebSocketRoute", "sockethub.websocket.WebSocketRoute"})
+HUB_QNAMES = frozenset({"sockethub.SocketHub", "sockethub.hub.SocketHub"})
+# What the 0.1 facade's hidden hub runs with, written into every migrated SocketHub(...)
+# so the wire stays byte for byte the same (one message of a connection at a time, one
+# socket object per connection).
+FACADE_HUB_ARGS = (("ordering", '"connection"'), ("per_join_sockets", "False"))
 _SOCKET_QNAMES = frozenset(
     {
         "sockethub.ISocket",
@@ -70,6 +75,7 @@ class _Group:
     """The constructors and uses that denote one route object."""
 
     ctors: list[cst.Call] = field(default_factory=list)
+    hub_ctors: list[cst.Call] = field(default_factory=list)
     uses: list[_Use] = field(default_factory=list)
     annotations: list[cst.BaseExpression] = field(default_factory=list)
 
@@ -136,6 +142,8 @@ class _Analyzer(cst.CSTVisitor):
         self.c = command
         self.uf = _UnionFind()
         self.ctors: list[tuple[str, cst.Call]] = []
+        self.hub_ctors: list[tuple[str, cst.Call]] = []
+        self.imports_sockethub = False
         self.uses: list[_Use] = []
         self.annotations: list[tuple[cst.BaseExpression, str]] = []
         self.functions: dict[str, cst.FunctionDef] = {}
@@ -188,7 +196,7 @@ class _Analyzer(cst.CSTVisitor):
     def link_targets(
         self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression
     ) -> None:
-        if isinstance(value, cst.Call) and self.c.qnames(value.func) & ROUTE_QNAMES:
+        if isinstance(value, cst.Call) and self.c.qnames(value.func) & _BUILT:
             return  # handled by visit_Call
         source = self.expr_handle(value)
         if source is None:
@@ -230,17 +238,31 @@ class _Analyzer(cst.CSTVisitor):
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is None or not self.func_stack:
             return
-        if isinstance(node.value, cst.Call) and self.c.qnames(node.value.func) & ROUTE_QNAMES:
+        if isinstance(node.value, cst.Call) and self.c.qnames(node.value.func) & _BUILT:
             return
         source = self.expr_handle(node.value)
         if source is not None:
             self.uf.union(f"call:{self.func_stack[-1].name.value}", source)
 
+    def visit_Import(self, node: cst.Import) -> None:
+        if any(_is_sockethub(libcst.helpers.get_full_name_for_node(a.name)) for a in node.names):
+            self.imports_sockethub = True
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if not node.relative and node.module is not None:
+            if _is_sockethub(libcst.helpers.get_full_name_for_node(node.module)):
+                self.imports_sockethub = True
+
     def visit_Call(self, node: cst.Call) -> None:
-        if not self.c.qnames(node.func) & ROUTE_QNAMES:
+        names = self.c.qnames(node.func) & _BUILT
+        if not names:
             return
-        key = f"ctor:{len(self.ctors)}"
-        self.ctors.append((key, node))
+        if names & HUB_QNAMES:
+            key = f"hub:{len(self.hub_ctors)}"
+            self.hub_ctors.append((key, node))
+        else:
+            key = f"ctor:{len(self.ctors)}"
+            self.ctors.append((key, node))
         self.uf.find(key)
         parent = self.parents.get(node)
         handles: list[str] = []
@@ -284,11 +306,20 @@ class _Analyzer(cst.CSTVisitor):
         groups: dict[str, _Group] = {}
         for key, call in self.ctors:
             groups.setdefault(self.uf.find(key), _Group()).ctors.append(call)
+        for key, call in self.hub_ctors:
+            groups.setdefault(self.uf.find(key), _Group()).hub_ctors.append(call)
         for use in self.uses:
             groups.setdefault(self.uf.find(use.handle), _Group()).uses.append(use)
         for ref, handle in self.annotations:
             groups.setdefault(self.uf.find(handle), _Group()).annotations.append(ref)
         return groups
+
+
+_BUILT = ROUTE_QNAMES | HUB_QNAMES
+
+
+def _is_sockethub(module: str | None) -> bool:
+    return module is not None and (module == "sockethub" or module.startswith("sockethub."))
 
 
 def _is_docstring(stmt: cst.BaseStatement | cst.BaseSmallStatement) -> bool:
@@ -393,6 +424,73 @@ def _strip_params(params: cst.Parameters, remove: set[str]) -> cst.Parameters:
     return new
 
 
+def _with_facade_args(call: cst.Call) -> cst.Call:
+    """``call`` plus the keyword arguments of :data:`FACADE_HUB_ARGS` it lacks, laid out
+    like its last argument (one per line in a call written one argument per line)."""
+    args = list(call.args)
+    present = {a.keyword.value for a in args if a.keyword is not None}
+    if any(a.star == "**" for a in args):
+        return call  # they may be in the mapping; flagged in planning
+    new = [
+        cst.Arg(
+            keyword=cst.Name(name),
+            value=cst.parse_expression(value),
+            equal=cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""),
+                whitespace_after=cst.SimpleWhitespace(""),
+            ),
+        )
+        for name, value in FACADE_HUB_ARGS
+        if name not in present
+    ]
+    if not new:
+        return call
+    if not args:
+        joined = [
+            a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            for a in new[:-1]
+        ]
+        return call.with_changes(args=[*joined, new[-1]])
+    last = args[-1]
+    comma = last.comma
+    multiline = isinstance(comma, cst.Comma) and isinstance(
+        comma.whitespace_after, cst.ParenthesizedWhitespace
+    )
+    if multiline and isinstance(comma, cst.Comma):
+        # The comma after an inner argument carries the newline and the indentation.
+        if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
+            layout = args[-2].comma.whitespace_after
+        else:
+            layout = call.whitespace_before_args
+        if not isinstance(layout, cst.ParenthesizedWhitespace):
+            layout = comma.whitespace_after
+        assert isinstance(layout, cst.ParenthesizedWhitespace)
+        assert isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace)
+        inner = cst.Comma(
+            whitespace_after=layout.with_changes(
+                first_line=cst.TrailingWhitespace(), empty_lines=[]
+            )
+        )
+        # The last argument keeps its own comma (and trailing comment), then a new line.
+        own = comma.with_changes(
+            whitespace_after=layout.with_changes(
+                first_line=comma.whitespace_after.first_line, empty_lines=[]
+            )
+        )
+        final = comma.with_changes(
+            whitespace_before=cst.SimpleWhitespace(""),
+            whitespace_after=comma.whitespace_after.with_changes(
+                first_line=cst.TrailingWhitespace()
+            ),
+        )
+        ends = [*(a.with_changes(comma=inner) for a in new[:-1]), new[-1].with_changes(comma=final)]
+        return call.with_changes(args=[*args[:-1], last.with_changes(comma=own), *ends])
+    between = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    tail = [a.with_changes(comma=between) for a in new[:-1]]
+    end = new[-1].with_changes(comma=comma) if isinstance(comma, cst.Comma) else new[-1]
+    return call.with_changes(args=[*args[:-1], last.with_changes(comma=between), *tail, end])
+
+
 def _isort_key(alias: cst.ImportAlias) -> tuple[int, str]:
     name = alias.evaluated_name
     kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
@@ -482,6 +580,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._drop_decorators: set[cst.Decorator] = set()
         self._hook_rewrites: dict[cst.FunctionDef, _HookRewrite] = {}
         self._merge_calls: set[cst.Call] = set()
+        self._hub_args: set[cst.Call] = set()
         self._todos: dict[cst.CSTNode, list[str]] = {}
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
 
@@ -565,11 +664,15 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         )
 
     def _plan(self, analyzer: _Analyzer) -> None:
+        if not analyzer.imports_sockethub:
+            return  # nothing here can be sockethub's: however 0.1-like, never touched
         groups = analyzer.groups()
         candidates: set[str] = set()
         blocked: set[str] = set()
         for key, group in groups.items():
             managed = bool(group.attrs(*_MANAGED))
+            if group.hub_ctors:
+                continue  # a SocketHub already (hand-written, or our own output)
             if group.ctors and managed and not group.attrs("endpoint"):
                 candidates.add(key)
         for key in candidates:
@@ -581,7 +684,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         # Annotations of route objects that are used in managed mode here but built
         # elsewhere (parameters, for instance) follow the object.
         for key, group in groups.items():
-            if key in blocked or group.attrs("endpoint") or group.ctors:
+            if key in blocked or group.attrs("endpoint") or group.ctors or group.hub_ctors:
                 continue
             if group.attrs(*_MANAGED):
                 for ref in group.annotations:
@@ -1016,6 +1119,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     def _convert_group(self, group: _Group, analyzer: _Analyzer) -> None:
         for call in group.ctors:
             self._replace_ref(call.func)
+            self._hub_args.add(call)
         for ref in group.annotations:
             self._replace_ref(ref)
         label = self._route_label(group)
@@ -1120,6 +1224,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if original_node in self._hub_args:
+            return _with_facade_args(updated_node)
         if original_node not in self._merge_calls or not isinstance(
             updated_node.func, cst.Attribute
         ):

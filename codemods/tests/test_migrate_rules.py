@@ -1,0 +1,167 @@
+"""Before/after cases for what the codemod must leave alone and what it always writes."""
+
+from __future__ import annotations
+
+from .helpers import MigrateTest, migrate
+
+
+class TestModulesWithoutSockethub(MigrateTest):
+    def test_lookalike_module_is_never_touched(self) -> None:
+        # Mentions sockethub in a comment and a string, has 0.1-shaped calls on local
+        # objects and a local WebSocketRoute: it imports nothing from sockethub.
+        self.unchanged(
+            '''
+            """Notes on porting: `from sockethub import WebSocketRoute` used to be..."""
+            # sockethub 0.1 style: route = WebSocketRoute("/ws"); route.handler(noop)
+            SAMPLE = "from sockethub import WebSocketRoute\\nr = WebSocketRoute('/ws')"
+
+
+            class WebSocketRoute:
+                def __init__(self, path: str) -> None:
+                    self.path = path
+
+                def handler(self, f):
+                    return f
+
+                def channel(self, pattern):
+                    return self
+
+                def on_connect(self, f):
+                    return f
+
+
+            route = WebSocketRoute("/ws")
+            room = route.channel("room:{id}")
+
+
+            class ISocket: ...
+
+
+            @route.on_connect
+            async def connect(sock: ISocket, user: str, **params) -> None:
+                pass
+
+
+            @route.handler
+            async def handler(user: str) -> None:
+                return None
+
+
+            def noop() -> None: ...
+
+
+            route.handler(noop)
+            '''
+        )
+
+    def test_foreign_route_objects_are_not_flagged_without_a_sockethub_import(self) -> None:
+        self.unchanged(
+            """
+            # sockethub is mentioned here only
+            from app.routes import chat
+
+            @chat.handler
+            async def handle(room: str) -> None:
+                return None
+
+            @chat.on_connect
+            async def connect(sock, room: str) -> None:
+                pass
+            """
+        )
+
+
+class TestHandWrittenHubs(MigrateTest):
+    def test_hub_with_kwargs_hooks_is_silent(self) -> None:
+        self.unchanged(
+            """
+            from typing import Any
+
+            from sockethub import ISocket, SocketHub
+
+            hub = SocketHub("/ws/{room}", ordering="connection", per_join_sockets=False)
+            chat = hub.channel("chat:{id}")
+
+            @hub.on_connect
+            async def connect(sock: ISocket, user: str, **params: Any) -> None:
+                await sock.allow_if(user != "mallory")
+
+            @hub.on_disconnect
+            async def disconnect(sock: ISocket, **params: Any) -> None:
+                pass
+            """
+        )
+
+    def test_hub_from_submodule_alias_and_factory_is_silent(self) -> None:
+        self.unchanged(
+            """
+            import sockethub.hub as sh
+
+            def make() -> sh.SocketHub:
+                hub = sh.SocketHub("/ws")
+
+                @hub.on_connect
+                async def connect(sock, **kw) -> None:
+                    pass
+
+                return hub
+
+            class App:
+                hub = sh.SocketHub("/a")
+
+            @App.hub.on_connect
+            async def connect(sock, **kw) -> None:
+                pass
+            """
+        )
+
+
+class TestFacadeOrdering(MigrateTest):
+    def test_migrated_hub_keeps_the_facade_ordering(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws", middlewares=[])
+            route.channel("a:{b}")
+            bare = WebSocketRoute()
+            bare.channel("c:{d}")
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws", middlewares=[], ordering="connection", per_join_sockets=False)
+            route.channel("a:{b}")
+            bare = SocketHub(ordering="connection", per_join_sockets=False)
+            bare.channel("c:{d}")
+            """,
+        )
+
+    def test_one_argument_per_line_stays_one_per_line(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute(
+                "/ws",  # the path
+                middlewares=[],  # none
+            )
+            route.channel("a:{b}")
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub(
+                "/ws",  # the path
+                middlewares=[],  # none
+                ordering="connection",
+                per_join_sockets=False,
+            )
+            route.channel("a:{b}")
+            """,
+        )
+
+
+def test_hub_output_is_a_fixed_point() -> None:
+    code = 'from sockethub import SocketHub\n\nr = SocketHub("/ws", ordering="topic")\nr.channel("a")\n'
+    assert migrate(code) == code
