@@ -249,9 +249,9 @@ class _Analyzer(cst.CSTVisitor):
             self.imports_sockethub = True
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if not node.relative and node.module is not None:
-            if _is_sockethub(libcst.helpers.get_full_name_for_node(node.module)):
-                self.imports_sockethub = True
+        module = None if node.relative or node.module is None else node.module
+        if module is not None and _is_sockethub(libcst.helpers.get_full_name_for_node(module)):
+            self.imports_sockethub = True
 
     def visit_Call(self, node: cst.Call) -> None:
         names = self.c.qnames(node.func) & _BUILT
