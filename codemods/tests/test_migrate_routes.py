@@ -423,7 +423,9 @@ class TestHandler(MigrateTest):
 
             route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
 
-            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
+            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none
+            #   and 0.1 never ran its body: move any logic into on_connect, then delete it. See
+            #   MIGRATION.md#handler-with-a-body.
             async def handler() -> None:
                 print("setting up")
             """,
@@ -443,7 +445,9 @@ class TestHandler(MigrateTest):
             """
             from sockethub import SocketHub
 
-            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
+            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none
+            #   and 0.1 never ran its body: move any logic into on_connect, then delete it. See
+            #   MIGRATION.md#handler-with-a-body.
             def audit() -> None:
                 log.info("x")
 
@@ -463,7 +467,9 @@ class TestHandler(MigrateTest):
             from sockethub import WebSocketRoute
 
             route = WebSocketRoute("/ws")
-            # TODO(sockethub-migrate): `route.handler` is used in a way this tool cannot remove safely; `route` stays a deprecated 0.1 WebSocketRoute. SocketHub has no handler: delete it and replace the route by SocketHub by hand.
+            # TODO(sockethub-migrate): `route.handler` is used in a way this tool cannot remove safely; `route`
+            #   stays a deprecated 0.1 WebSocketRoute. SocketHub has no handler: delete it and replace the route
+            #   by SocketHub by hand. See MIGRATION.md#handlers-and-hooks-used-unusually.
             h = route.handler(lambda: None)
             """,
         )
@@ -576,7 +582,10 @@ class TestHookParameters(MigrateTest):
 
             r = SocketHub("/r/{room_id:int}", ordering="connection", per_join_sockets=False)
 
-            # TODO(sockethub-migrate): 0.1 refused the connection before on_connect (HTTP 400 or close 1008) when query parameter 'token' was missing or invalid; now the lookup below raises, an error in on_connect. Check it first with sock.allow_if(...) if clients rely on that answer.
+            # TODO(sockethub-migrate): 0.1 refused the connection before on_connect (HTTP 400 or close 1008)
+            #   when query parameter 'token' was missing or invalid; now the lookup below raises, an error in
+            #   on_connect. Check it first with sock.allow_if(...) if clients rely on that answer. See
+            #   MIGRATION.md#required-query-parameters.
             async def c(sock):
                 token = sock.query_params["token"]
                 await sock.allow_if(token == "s")
@@ -677,7 +686,9 @@ class TestHookParameters(MigrateTest):
             async def h(room_id: int):
                 return None
 
-            # TODO(sockethub-migrate): `d` takes **params, which 0.1 filled from the handler signature; the hub calls hooks with (sock) only; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
+            # TODO(sockethub-migrate): `d` takes **params, which 0.1 filled from the handler signature; the hub
+            #   calls hooks with (sock) only; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads
+            #   sock.path_params / sock.query_params itself. See MIGRATION.md#hook-parameters.
             @r.on_disconnect
             async def d(sock, **params):
                 print(params)
@@ -708,7 +719,9 @@ class TestHookParameters(MigrateTest):
             async def h(admin: bool = False):
                 return None
 
-            # TODO(sockethub-migrate): `c` parameter `admin`: 0.1 converted the query value to `bool` by its own rules; write that conversion by hand; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
+            # TODO(sockethub-migrate): `c` parameter `admin`: 0.1 converted the query value to `bool` by its own
+            #   rules; write that conversion by hand; `r` stays a deprecated 0.1 WebSocketRoute until this hook
+            #   reads sock.path_params / sock.query_params itself. See MIGRATION.md#hook-parameters.
             @r.on_connect
             async def c(sock, admin: bool = False):
                 sock.assigns["admin"] = admin
@@ -735,7 +748,9 @@ class TestHookParameters(MigrateTest):
             r = WebSocketRoute("/r")
             r.handler(handler)
 
-            # TODO(sockethub-migrate): `c` takes keyword parameters from a handler this tool cannot see; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
+            # TODO(sockethub-migrate): `c` takes keyword parameters from a handler this tool cannot see; `r`
+            #   stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params
+            #   itself. See MIGRATION.md#hook-parameters.
             @r.on_connect
             async def c(sock, token=""):
                 pass
@@ -765,11 +780,17 @@ class TestComposition(MigrateTest):
             child = sockethub.SocketHub(ordering="connection", per_join_sockets=False)
             child.channel("c:{x}")
             route.channel("a:{b}")
-            # TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `route`'s own path was a separate route that `route` shadowed, so its channels were unreachable; now they are served on this connection. Keep this line if that is what you meant, else delete it.
+            # TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `route`'s own path was
+            #   a separate route that `route` shadowed, so its channels were unreachable; now they are served on
+            #   this connection. Keep this line if that is what you meant, else delete it. See
+            #   MIGRATION.md#a-merge-at-the-parents-own-path.
             route.include(child)
             other = sockethub.SocketHub("", ordering="connection", per_join_sockets=False)
             other.channel("o:{x}")
-            # TODO(sockethub-migrate): `include_subroutes` became `include`. In 0.1 a route merged at `route`'s own path was a separate route that `route` shadowed, so its channels were unreachable; now they are served on this connection. Keep this line if that is what you meant, else delete it.
+            # TODO(sockethub-migrate): `include_subroutes` became `include`. In 0.1 a route merged at `route`'s
+            #   own path was a separate route that `route` shadowed, so its channels were unreachable; now they
+            #   are served on this connection. Keep this line if that is what you meant, else delete it. See
+            #   MIGRATION.md#a-merge-at-the-parents-own-path.
             route.include(other)
             """,
         )
@@ -792,7 +813,12 @@ class TestComposition(MigrateTest):
             child = WebSocketRoute("/child")
             main.channel("m:{x}")
             child.channel("c:{x}")
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is removed from route paths in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks; parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is removed from route
+            #   paths in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks;
+            #   parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies
+            #   only channels onto this connection with a topic prefix. Migrate these routes by hand
+            #   (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix). See
+            #   MIGRATION.md#sub-and-merge-trees.
             main.merge(child, parent_prefix="/api")
             """,
         )
@@ -823,7 +849,12 @@ class TestComposition(MigrateTest):
             async def c(sock):
                 pass
 
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks; parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own
+            #   on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks;
+            #   parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies
+            #   only channels onto this connection with a topic prefix. Migrate these routes by hand
+            #   (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix). See
+            #   MIGRATION.md#sub-and-merge-trees.
             main.merge(child)
             """,
         )
@@ -841,7 +872,9 @@ class TestComposition(MigrateTest):
             from sockethub import WebSocketRoute
 
             s = WebSocketRoute("/s")
-            # TODO(sockethub-migrate): `s.sub(...)` makes child routes, which SocketHub does not have; `s` stays a deprecated 0.1 WebSocketRoute until you split it into separate SocketHub routes by hand.
+            # TODO(sockethub-migrate): `s.sub(...)` makes child routes, which SocketHub does not have; `s` stays
+            #   a deprecated 0.1 WebSocketRoute until you split it into separate SocketHub routes by hand. See
+            #   MIGRATION.md#sub-and-merge-trees.
             s.sub("/child")
             s.channel("x:{y}")
             """,
@@ -1088,12 +1121,18 @@ class TestRoutesFromOtherModules(MigrateTest):
             from app.routes import ws_route
             from sockethub import ISocket
 
-            # TODO(sockethub-migrate): `ws_route` is not built in this module, so this tool cannot tell whether it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler (SocketHub has none); hooks then read sock.path_params / sock.query_params.
+            # TODO(sockethub-migrate): `ws_route` is not built in this module, so this tool cannot tell whether
+            #   it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler (SocketHub has none);
+            #   hooks then read sock.path_params / sock.query_params. See
+            #   MIGRATION.md#routes-built-in-another-module.
             @ws_route.handler
             async def handler(room: str) -> None:
                 pass
 
-            # TODO(sockethub-migrate): `connect` takes keyword parameters, which 0.1 filled from the handler's signature; a SocketHub calls hooks with (sock) only. `ws_route` is built in another module: when it becomes a SocketHub, read them from sock.path_params / sock.query_params here.
+            # TODO(sockethub-migrate): `connect` takes keyword parameters, which 0.1 filled from the handler's
+            #   signature; a SocketHub calls hooks with (sock) only. `ws_route` is built in another module: when
+            #   it becomes a SocketHub, read them from sock.path_params / sock.query_params here. See
+            #   MIGRATION.md#routes-built-in-another-module.
             @ws_route.on_connect
             async def connect(sock: ISocket, room: str) -> None:
                 print(room)

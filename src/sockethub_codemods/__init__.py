@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["TODO_MARKER", "__version__"]
+__all__ = ["TODO_CONTINUATION", "TODO_MARKER", "__version__"]
 
 #: Every comment the codemod writes starts with this; the CLI reports each one as file:line.
 TODO_MARKER = "TODO(sockethub-migrate)"
+#: How the following lines of a TODO comment wrapped at the file's line length start.
+TODO_CONTINUATION = "#   "
 
 try:
     __version__ = version("sockethub")

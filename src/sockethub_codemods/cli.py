@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from sockethub_codemods import TODO_MARKER, __version__
+from sockethub_codemods import TODO_CONTINUATION, TODO_MARKER, __version__
 
 __all__ = ["FileResult", "main", "migrate_file"]
 
@@ -66,10 +66,20 @@ class FileResult:
 def _flags(code: str) -> list[tuple[int, str]]:
     """(line, text) of every ``# TODO(sockethub-migrate)`` comment (not strings) in ``code``."""
     found: list[tuple[int, str]] = []
+    last_line = -1
     try:
         for token in tokenize.generate_tokens(io.StringIO(code).readline):
-            if token.type == tokenize.COMMENT and TODO_MARKER in token.string:
-                found.append((token.start[0], token.string.lstrip("# ").strip()))
+            if token.type != tokenize.COMMENT:
+                continue
+            line = token.start[0]
+            if TODO_MARKER in token.string:
+                found.append((line, token.string.lstrip("# ").strip()))
+                last_line = line
+            elif found and line == last_line + 1 and token.string.startswith(TODO_CONTINUATION):
+                # A TODO wrapped at the line length: report it whole, on its first line.
+                first, text = found[-1]
+                found[-1] = (first, f"{text} {token.string[len(TODO_CONTINUATION) :].strip()}")
+                last_line = line
     except (tokenize.TokenError, SyntaxError):
         return [
             (number, line.strip().lstrip("# ").strip())

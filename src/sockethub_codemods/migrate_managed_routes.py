@@ -7,6 +7,7 @@ module at a time: a route is judged by what this module does with it.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -16,7 +17,8 @@ import libcst.helpers
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import ClassScope, Scope, ScopeProvider
 
-from sockethub_codemods import TODO_MARKER
+from sockethub_codemods import TODO_CONTINUATION, TODO_MARKER
+from sockethub_codemods.line_length import line_length_for
 
 __all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]
 
@@ -43,6 +45,21 @@ _SCALARS = frozenset({"str", "int", "float", "bool"})
 # Starlette path convertor -> the Python type of the value it puts in path_params.
 _CONVERTOR_TYPES = {"str": "str", "path": "str", "int": "int", "float": "float"}
 _N = TypeVar("_N", bound=cst.CSTNode)
+#: MIGRATION.md section anchors that the TODO comments point to (a test checks that each
+#: one exists).
+TODO_ANCHORS = frozenset(
+    {
+        "routes-built-in-another-module",
+        "sub-and-merge-trees",
+        "handlers-and-hooks-used-unusually",
+        "hook-parameters",
+        "required-query-parameters",
+        "a-merge-at-the-parents-own-path",
+        "handler-with-a-body",
+        "facade-internals",
+        "facade-ordering",
+    }
+)
 _PATH_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}")
 
 
@@ -363,8 +380,18 @@ def _leading_blanks(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
     return blanks
 
 
-def _todo_line(text: str) -> cst.EmptyLine:
-    return cst.EmptyLine(indent=True, comment=cst.Comment(f"# {TODO_MARKER}: {text}"))
+def _todo_lines(text: str, width: int) -> list[cst.EmptyLine]:
+    """``# TODO(sockethub-migrate): text`` wrapped to ``width`` columns (the comment's own
+    indentation excluded); continuation lines start with ``#   ``."""
+    lines = textwrap.wrap(
+        f"{TODO_MARKER}: {text}",
+        width=max(40, width),
+        initial_indent="# ",
+        subsequent_indent=TODO_CONTINUATION,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return [cst.EmptyLine(indent=True, comment=cst.Comment(line)) for line in lines]
 
 
 def _literal_str(expr: cst.BaseExpression) -> str | None:
@@ -581,7 +608,12 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._hook_rewrites: dict[cst.FunctionDef, _HookRewrite] = {}
         self._merge_calls: set[cst.Call] = set()
         self._hub_args: set[cst.Call] = set()
+        self._handler_funcs: dict[cst.FunctionDef, str] = {}
+        self._gone_refs: set[cst.CSTNode] = set()
         self._todos: dict[cst.CSTNode, list[str]] = {}
+        self._line_length = line_length_for(context.filename)
+        self._tab_width = 4
+        self._indents: list[str] = []
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
 
     # ---- helpers ----
@@ -602,8 +634,12 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             current = self._parents.get(current)
         return current if current is not None else node
 
-    def _todo(self, node: cst.CSTNode, text: str) -> None:
+    def _todo(self, node: cst.CSTNode, text: str, *, anchor: str) -> None:
+        """Plan a TODO comment above ``node``'s statement, pointing to the MIGRATION.md
+        section ``anchor`` (every anchor used is listed in :data:`TODO_ANCHORS`)."""
+        assert anchor in TODO_ANCHORS, anchor
         notes = self._todos.setdefault(self._statement_of(node), [])
+        text = f"{text} See MIGRATION.md#{anchor}."
         if text not in notes:
             notes.append(text)
 
@@ -681,6 +717,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._plan_merges(groups, analyzer, candidates, blocked)
         for key in candidates - blocked:
             self._convert_group(groups[key], analyzer)
+        self._finish_handlers()
         # Annotations of route objects that are used in managed mode here but built
         # elsewhere (parameters, for instance) follow the object.
         for key, group in groups.items():
@@ -711,6 +748,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 f"`{label}` is not built in this module, so this tool cannot tell whether "
                 f"it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler "
                 "(SocketHub has none); hooks then read sock.path_params / sock.query_params.",
+                anchor="routes-built-in-another-module",
             )
         for use in group.attrs(*_HOOKS):
             hook = self._hook_function(use, analyzer)
@@ -730,6 +768,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     f"the handler's signature; a SocketHub calls hooks with (sock) only. "
                     f"`{label}` is built in another module: when it becomes a SocketHub, "
                     "read them from sock.path_params / sock.query_params here.",
+                    anchor="routes-built-in-another-module",
                 )
 
     def _route_label(self, group: _Group) -> str:
@@ -822,11 +861,16 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 f"`{label}.sub(...)` makes child routes, which SocketHub does not have; "
                 f"`{label}` stays a deprecated 0.1 WebSocketRoute until you split it into "
                 "separate SocketHub routes by hand.",
+                anchor="sub-and-merge-trees",
             )
             ok = False
         handlers = group.attrs("handler")
         if len(handlers) > 1:
-            self._todo(handlers[1].node, "a second handler for one route (0.1 refuses this).")
+            self._todo(
+                handlers[1].node,
+                "a second handler for one route (0.1 refuses this).",
+                anchor="handlers-and-hooks-used-unusually",
+            )
             ok = False
         for use in handlers:
             plain_call = use.kind == "stmt_call" and use.call is not None
@@ -838,6 +882,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     f"`{label}.handler` is used in a way this tool cannot remove safely; "
                     f"`{label}` stays a deprecated 0.1 WebSocketRoute. SocketHub has no "
                     "handler: delete it and replace the route by SocketHub by hand.",
+                    anchor="handlers-and-hooks-used-unusually",
                 )
                 ok = False
         for use in group.attrs(*_HOOKS):
@@ -846,6 +891,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     use.node,
                     f"`{label}.{use.attr}` is used in a way this tool cannot follow; "
                     f"`{label}` stays a deprecated 0.1 WebSocketRoute.",
+                    anchor="handlers-and-hooks-used-unusually",
                 )
                 ok = False
         if not ok:
@@ -860,6 +906,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     hook if hook is not None else use.node,
                     f"{reason}; `{label}` stays a deprecated 0.1 WebSocketRoute until this "
                     "hook reads sock.path_params / sock.query_params itself.",
+                    anchor="hook-parameters",
                 )
                 ok = False
         return ok
@@ -951,7 +998,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         if not dry_run and remove:
             self._hook_rewrites[hook] = _HookRewrite(remove=remove, prologue=prologue)
             for text in todos:
-                self._todo(hook, text)
+                self._todo(hook, text, anchor="required-query-parameters")
             for param in (*positional[1:], *params.kwonly_params):
                 if param.name.value in remove:
                     self._release(param)
@@ -1040,6 +1087,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     "SocketHub.include(*hubs, parent_prefix=...) copies only channels onto "
                     "this connection with a topic prefix. Migrate these routes by hand "
                     "(Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).",
+                    anchor="sub-and-merge-trees",
                 )
         for parent_key, use in sites:
             if parent_key in candidates - blocked and use.call is not None:
@@ -1051,6 +1099,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     f"`{label}`'s own path was a separate route that `{label}` shadowed, so "
                     "its channels were unreachable; now they are served on this connection. "
                     "Keep this line if that is what you meant, else delete it.",
+                    anchor="a-merge-at-the-parents-own-path",
                 )
 
     def _merge_children(self, use: _Use, analyzer: _Analyzer) -> list[str | None]:
@@ -1132,40 +1181,43 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             if use.kind == "decorator" and use.decorator is not None:
                 self._drop_decorators.add(use.decorator)
                 self._release(use.decorator)
-                other_refs = 0
-            elif use.stmt is not None:
+            elif use.stmt is not None and use.call is not None:
                 self._remove_stmts.add(use.stmt)
-                other_refs = -1  # the call itself refers to the function
+                self._gone_refs.add(use.call.args[0].value)  # the call refers to the function
             else:  # pragma: no cover - excluded by _check_group
                 continue
-            if handler_func is None:
-                continue
-            refs = self._references(handler_func, analyzer)
-            if refs + other_refs > 0:
+            if handler_func is not None:
+                self._handler_funcs.setdefault(handler_func, label)
+
+    def _finish_handlers(self) -> None:
+        """Remove each handler function whose every use went with the routes migrated
+        (one ``noop`` passed to several ``route.handler(noop)`` calls included)."""
+        for func, label in self._handler_funcs.items():
+            refs = self._reference_nodes(func)
+            if refs is None or refs - self._gone_refs:
                 continue  # still used elsewhere: keep it, only unregister it
-            if _body_does_nothing(handler_func.body):
-                decorators = [d for d in handler_func.decorators if d is not use.decorator]
-                if not decorators:
-                    self._remove_funcs.add(handler_func)
-                    self._release(handler_func)
-                    continue
+            if _body_does_nothing(func.body):
+                if all(d in self._drop_decorators for d in func.decorators):
+                    self._remove_funcs.add(func)
+                    self._release(func)
             else:
                 self._todo(
-                    handler_func,
+                    func,
                     f"this was the 0.1 managed-mode handler of `{label}`; SocketHub needs "
                     "none and 0.1 never ran its body: move any logic into on_connect, then "
                     "delete it.",
+                    anchor="handler-with-a-body",
                 )
 
-    def _references(self, func: cst.FunctionDef, analyzer: _Analyzer) -> int:
+    def _reference_nodes(self, func: cst.FunctionDef) -> set[cst.CSTNode] | None:
         scope = self.get_metadata(ScopeProvider, func.name, None)
         if scope is None:
-            return 1
-        count = 0
+            return None
+        nodes: set[cst.CSTNode] = set()
         for assignment in scope.assignments[func.name.value]:
             if getattr(assignment, "node", None) is func:
-                count += len(assignment.references)
-        return count
+                nodes |= {access.node for access in assignment.references}
+        return nodes
 
     def _replace_ref(self, node: cst.CSTNode) -> None:
         """Plan ``WebSocketRoute`` -> ``SocketHub`` for a Name or Attribute reference."""
@@ -1287,9 +1339,14 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         at = 1 if existing and _is_docstring(existing[0]) else 0
         return body.with_changes(body=[*existing[:at], *statements, *existing[at:]])
 
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
+        self._indents.append(node.indent if node.indent is not None else self.module.default_indent)
+        return True
+
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
+        self._indents.pop()
         if original_node.body and not updated_node.body:
             return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
         body = self._keep_spacing(original_node.body, updated_node.body)
@@ -1350,9 +1407,14 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             present = {
                 line.comment.value for line in result.leading_lines if line.comment is not None
             }
-            new_lines = [
-                _todo_line(text) for text in notes if f"# {TODO_MARKER}: {text}" not in present
-            ]
+            width = self._line_length - sum(
+                self._tab_width if c == "\t" else 1 for c in "".join(self._indents)
+            )
+            new_lines: list[cst.EmptyLine] = []
+            for text in notes:
+                wrapped = _todo_lines(text, width)
+                if wrapped[0].comment is not None and wrapped[0].comment.value not in present:
+                    new_lines += wrapped
             if new_lines:
                 lines = [*result.leading_lines, *new_lines]
                 return cast(_N, result.with_changes(leading_lines=lines))

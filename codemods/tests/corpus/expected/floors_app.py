@@ -26,7 +26,9 @@ admin = sh.SocketHub(ordering="connection", per_join_sockets=False)
 audit = admin.channel("audit:{kind}")
 
 
-# TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `floors`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
+# TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `floors`; SocketHub
+#   needs none and 0.1 never ran its body: move any logic into on_connect, then delete
+#   it. See MIGRATION.md#handler-with-a-body.
 async def floors_handler(org: str, floor: int, token: str = "", limit: int = 10) -> None:
     # Managed mode never runs this body: the signature only declares the parameters.
     log.info("floor %s/%s opened", org, floor)
@@ -76,7 +78,10 @@ async def audit_log(payload: Any, sock: ISocket) -> None:
     await sock.emit({"logged": payload, "kind": sock.params["kind"]})
 
 
-# TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `floors`'s own path was a separate route that `floors` shadowed, so its channels were unreachable; now they are served on this connection. Keep this line if that is what you meant, else delete it.
+# TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `floors`'s
+#   own path was a separate route that `floors` shadowed, so its channels were
+#   unreachable; now they are served on this connection. Keep this line if that is what
+#   you meant, else delete it. See MIGRATION.md#a-merge-at-the-parents-own-path.
 floors.include(admin)
 
 app = Starlette(routes=[floors])
