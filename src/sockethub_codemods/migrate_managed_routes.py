@@ -1169,6 +1169,13 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         for call in group.ctors:
             self._replace_ref(call.func)
             self._hub_args.add(call)
+            if any(arg.star == "**" for arg in call.args):
+                self._todo(
+                    call,
+                    'pass ordering="connection", per_join_sockets=False to this SocketHub (what '
+                    "the 0.1 facade ran with) unless the ** mapping already holds them.",
+                    anchor="facade-ordering",
+                )
         for ref in group.annotations:
             self._replace_ref(ref)
         label = self._route_label(group)
