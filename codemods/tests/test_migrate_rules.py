@@ -245,3 +245,137 @@ class TestSharedDummyHandler(MigrateTest):
             a.channel("x:{y}")
             """,
         )
+
+
+class TestCommentsSurvive(MigrateTest):
+    def test_banner_above_a_removed_handler_stays(self) -> None:
+        self.check(
+            """
+            from sockethub import ISocket, WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+            room = route.channel("room:{id}")
+
+
+            # ---- presence ----
+            @route.handler
+            async def handler() -> None:
+                return None
+
+
+            @room.on_join
+            async def join(params: dict, sock: ISocket) -> None:
+                pass
+
+
+            def build():
+                inner = WebSocketRoute("/inner")
+                inner.channel("a:{b}")
+                # ---- required by 0.1 ----
+                inner.handler(lambda: None)
+
+
+            # ---- the end ----
+            def end() -> None: ...
+            """,
+            """
+            from sockethub import ISocket, SocketHub
+
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            room = route.channel("room:{id}")
+
+
+            # ---- presence ----
+
+
+            @room.on_join
+            async def join(params: dict, sock: ISocket) -> None:
+                pass
+
+
+            def build():
+                inner = SocketHub("/inner", ordering="connection", per_join_sockets=False)
+                inner.channel("a:{b}")
+                # ---- required by 0.1 ----
+
+
+            # ---- the end ----
+            def end() -> None: ...
+            """,
+        )
+
+    def test_banner_above_a_removed_last_statement_stays(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            route = WebSocketRoute("/ws")
+            route.channel("room:{id}")
+
+            # ---- registration ----
+            route.handler(lambda: None)
+            """,
+            """
+            from sockethub import SocketHub
+
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route.channel("room:{id}")
+
+            # ---- registration ----
+            """,
+        )
+
+    def test_comments_inside_a_rewritten_import_are_kept(self) -> None:
+        self.check(
+            """
+            from sockethub import (
+                ISocket,  # the socket wrapper
+                WebSocketRoute,  # the 0.1 route
+            )
+
+            route = WebSocketRoute("/ws")
+            route.channel("room:{id}")
+            """,
+            """
+            from sockethub import (
+                ISocket,  # the socket wrapper
+                SocketHub,  # the 0.1 route
+            )
+
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route.channel("room:{id}")
+            """,
+        )
+
+    def test_comments_kept_when_the_old_name_stays_in_use(self) -> None:
+        self.check(
+            """
+            from sockethub import (
+                ISocket,  # the socket wrapper
+                WebSocketRoute,  # both kinds of route
+            )
+
+            route = WebSocketRoute("/ws")
+            route.channel("room:{id}")
+            raw = WebSocketRoute("/raw")
+
+            @raw.endpoint
+            async def echo(sock: ISocket) -> None:
+                await sock.accept()
+            """,
+            """
+            from sockethub import (
+                ISocket,  # the socket wrapper
+                SocketHub,
+                WebSocketRoute,  # both kinds of route
+            )
+
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route.channel("room:{id}")
+            raw = WebSocketRoute("/raw")
+
+            @raw.endpoint
+            async def echo(sock: ISocket) -> None:
+                await sock.accept()
+            """,
+        )

@@ -380,6 +380,10 @@ def _leading_blanks(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
     return blanks
 
 
+def _has_comment(lines: Sequence[cst.EmptyLine]) -> bool:
+    return any(line.comment is not None for line in lines)
+
+
 def _todo_lines(text: str, width: int) -> list[cst.EmptyLine]:
     """``# TODO(sockethub-migrate): text`` wrapped to ``width`` columns (the comment's own
     indentation excluded); continuation lines start with ``#   ``."""
@@ -518,6 +522,29 @@ def _with_facade_args(call: cst.Call) -> cst.Call:
     return call.with_changes(args=[*args[:-1], last.with_changes(comma=between), *tail, end])
 
 
+def _with_hub_alias(node: cst.ImportFrom, at: int) -> cst.ImportFrom:
+    """``node`` with ``SocketHub`` inserted before its ``at``-th name, laid out like the
+    comma before it (one name per line stays one per line), comments left in place."""
+    names = list(cast(Sequence[cst.ImportAlias], node.names))
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    previous = names[at - 1].comma if at > 0 else None
+    if isinstance(previous, cst.Comma):
+        after = previous.whitespace_after
+        if isinstance(after, cst.ParenthesizedWhitespace):
+            after = after.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        comma = previous.with_changes(whitespace_after=after)
+    elif at == 0 and isinstance(node.lpar, cst.LeftParen):
+        after = node.lpar.whitespace_after
+        if isinstance(after, cst.ParenthesizedWhitespace):
+            comma = cst.Comma(
+                whitespace_after=after.with_changes(
+                    first_line=cst.TrailingWhitespace(), empty_lines=[]
+                )
+            )
+    hub = cst.ImportAlias(name=cst.Name("SocketHub"), comma=comma)
+    return node.with_changes(names=[*names[:at], hub, *names[at:]])
+
+
 def _isort_key(alias: cst.ImportAlias) -> tuple[int, str]:
     name = alias.evaluated_name
     kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
@@ -534,6 +561,8 @@ def _sorted_import(node: cst.ImportFrom) -> cst.ImportFrom:
     ):
         return node
     aliases = list(names)
+    if any("#" in cst.Module([]).code_for_node(a) for a in aliases):
+        return node  # reordering would separate names from their comments
     others = [a for a in aliases if a.evaluated_name != "SocketHub"]
     if len(others) == len(aliases) or others != sorted(others, key=_isort_key):
         return node
@@ -610,6 +639,10 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._hub_args: set[cst.Call] = set()
         self._handler_funcs: dict[cst.FunctionDef, str] = {}
         self._gone_refs: set[cst.CSTNode] = set()
+        self._name_refs: dict[cst.ImportAlias, tuple[cst.ImportFrom, set[cst.CSTNode]]] = {}
+        self._rename_aliases: set[cst.ImportAlias] = set()
+        self._rename_modules: set[cst.ImportFrom] = set()
+        self._hub_beside: dict[cst.ImportFrom, cst.ImportAlias] = {}
         self._todos: dict[cst.CSTNode, list[str]] = {}
         self._line_length = line_length_for(context.filename)
         self._tab_width = 4
@@ -696,6 +729,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             or self._drop_decorators
             or self._hook_rewrites
             or self._merge_calls
+            or self._rename_aliases
+            or self._hub_beside
             or self._todos
         )
 
@@ -727,6 +762,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 for ref in group.annotations:
                     self._replace_ref(ref)
                 self._flag_foreign_route(group, analyzer)
+        self._finish_imports()
 
     def _flag_foreign_route(self, group: _Group, analyzer: _Analyzer) -> None:
         """Flag 0.1-only uses of a route built in another module (or passed in).
@@ -1243,10 +1279,93 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 self._ref_replace[node] = "attr.parent"
                 return
         self._ref_replace[node] = "name"
+        found = self._import_of(node) if isinstance(node, cst.Name) else None
+        if found is not None:
+            stmt, alias = found
+            self._name_refs.setdefault(alias, (stmt, set()))[1].add(node)
+            return  # decided in _finish_imports
+        self._import_socket_hub(node)
+
+    def _import_socket_hub(self, node: cst.CSTNode) -> None:
         self.add_needed_import("sockethub", "SocketHub")
         # Drops `from sockethub import WebSocketRoute [as X]` / `from sockethub import
         # websocket` once nothing else refers to them.
         self._release(node)
+
+    def _import_of(self, name: cst.Name) -> tuple[cst.ImportFrom, cst.ImportAlias] | None:
+        """The ``from sockethub... import WebSocketRoute [as name]`` that binds ``name``."""
+        scope: Scope | None = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        for assignment in scope[name.value]:
+            stmt = getattr(assignment, "node", None)
+            if not isinstance(stmt, cst.ImportFrom) or isinstance(stmt.names, cst.ImportStar):
+                continue
+            for alias in stmt.names:
+                if (alias.evaluated_alias or alias.evaluated_name) == name.value:
+                    return stmt, alias
+        return None
+
+    def _finish_imports(self) -> None:
+        """Rename ``WebSocketRoute`` to ``SocketHub`` inside the import statement itself
+        when every use of it was migrated: the statement keeps its layout and comments.
+        Otherwise ``SocketHub`` is added and the old name dropped once unused."""
+        renamed = False
+        for alias, (stmt, replaced) in self._name_refs.items():
+            module = libcst.helpers.get_full_name_for_node(stmt.module) if stmt.module else None
+            names = stmt.names if not isinstance(stmt.names, cst.ImportStar) else ()
+            ok = (
+                not renamed and not stmt.relative and module in ("sockethub", "sockethub.websocket")
+            )
+            if module == "sockethub.websocket" and len(names) != 1:
+                ok = False
+            if ok:
+                local = alias.evaluated_alias or alias.evaluated_name
+                anchor = next(iter(replaced))
+                scope: Scope | None = self.get_metadata(ScopeProvider, anchor, None)
+                refs: set[cst.CSTNode] = set()
+                if scope is None or scope["SocketHub"]:
+                    ok = False  # SocketHub is bound already: add nothing, drop the old name
+                else:
+                    for assignment in scope[local]:
+                        if getattr(assignment, "node", None) is stmt:
+                            refs |= {access.node for access in assignment.references}
+                ok = ok and refs <= replaced
+            if ok:
+                renamed = True
+                self._rename_aliases.add(alias)
+                if module == "sockethub.websocket":
+                    self._rename_modules.add(stmt)
+                continue
+            if ok is False and not renamed and not stmt.relative and module == "sockethub":
+                anchor = next(iter(replaced))
+                scope = self.get_metadata(ScopeProvider, anchor, None)
+                if scope is not None and not scope["SocketHub"]:
+                    # The old name stays in use: add SocketHub next to it, in place.
+                    renamed = True
+                    self._hub_beside[stmt] = alias
+                    for node in replaced:
+                        self._release(node)
+                    continue
+            for node in replaced:
+                self._import_socket_hub(node)
+
+    def leave_ImportAlias(
+        self, original_node: cst.ImportAlias, updated_node: cst.ImportAlias
+    ) -> cst.ImportAlias:
+        if original_node in self._rename_aliases:
+            return updated_node.with_changes(name=cst.Name("SocketHub"), asname=None)
+        return updated_node
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom:
+        if original_node in self._rename_modules:
+            return updated_node.with_changes(module=cst.Name("sockethub"))
+        beside = self._hub_beside.get(original_node)
+        if beside is not None and not isinstance(original_node.names, cst.ImportStar):
+            return _with_hub_alias(updated_node, list(original_node.names).index(beside))
+        return updated_node
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         """Run the rewrite and libcst's import visitors, then keep sorted imports sorted.
@@ -1354,14 +1473,23 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
         self._indents.pop()
+        kept = self._keep_spacing(original_node.body, updated_node.body)
         if original_node.body and not updated_node.body:
-            return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
-        body = self._keep_spacing(original_node.body, updated_node.body)
-        return updated_node if body is None else updated_node.with_changes(body=body)
+            comments = kept[1] if kept is not None else []
+            return updated_node.with_changes(
+                body=[cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=comments)]
+            )
+        if kept is None:
+            return updated_node
+        body, leftover = kept
+        return updated_node.with_changes(body=body, footer=[*leftover, *updated_node.footer])
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        body = self._keep_spacing(original_node.body, updated_node.body)
-        return updated_node if body is None else updated_node.with_changes(body=body)
+        kept = self._keep_spacing(original_node.body, updated_node.body)
+        if kept is None:
+            return updated_node
+        body, leftover = kept
+        return updated_node.with_changes(body=body, footer=[*leftover, *updated_node.footer])
 
     def _removed(self, stmt: cst.BaseStatement) -> bool:
         if isinstance(stmt, cst.FunctionDef):
@@ -1374,11 +1502,14 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self,
         original: Sequence[cst.BaseStatement],
         updated: Sequence[cst.BaseStatement],
-    ) -> list[cst.BaseStatement] | None:
-        """Give the blank lines above a removed statement to the statement that follows.
+    ) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]] | None:
+        """Give the lines above a removed statement to the statement that follows.
 
         ``A / 2 blank lines / removed / B`` becomes ``A / 2 blank lines / B``: the larger of
-        the two blank runs survives; comments above the removed statement go with it.
+        the two blank runs survives. Comments above a removed statement (a section banner,
+        say) stay where they were: ``A / blank / # banner / removed / blank / B`` becomes
+        ``A / blank / # banner / blank / B``. Returns the new body and the lines left over
+        when nothing follows (they go to the block's footer); None: nothing removed.
         """
         if not any(self._removed(stmt) for stmt in original):
             return None
@@ -1387,9 +1518,18 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         remaining = iter(updated)
         for stmt in original:
             if self._removed(stmt) and isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef):
-                blanks = _leading_blanks(stmt.leading_lines)
-                if carry is None or len(blanks) > len(carry):
-                    carry = blanks
+                lines = list(stmt.leading_lines)
+                if carry is not None and _has_comment(carry):
+                    carry = [*carry, *lines]
+                elif _has_comment(lines):
+                    blanks = _leading_blanks(lines)
+                    if carry is not None and len(carry) > len(blanks):
+                        lines = [*carry, *lines[len(blanks) :]]
+                    carry = lines
+                else:
+                    blanks = _leading_blanks(lines)
+                    if carry is None or len(blanks) > len(carry):
+                        carry = blanks
                 continue
             node = next(remaining, None)
             if node is None:  # not the shape we planned for: leave the spacing alone
@@ -1397,14 +1537,18 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             if carry is not None and isinstance(
                 node, cst.SimpleStatementLine | cst.BaseCompoundStatement
             ):
-                own = _leading_blanks(node.leading_lines)
-                if len(carry) > len(own):
-                    rest = list(node.leading_lines)[len(own) :]
-                    node = node.with_changes(leading_lines=[*carry, *rest])
+                own = list(node.leading_lines)
+                if _has_comment(carry):
+                    node = node.with_changes(leading_lines=[*carry, *own])
+                else:
+                    own_blanks = _leading_blanks(own)
+                    if len(carry) > len(own_blanks):
+                        node = node.with_changes(leading_lines=[*carry, *own[len(own_blanks) :]])
             carry = None
             out.append(node)
         out.extend(remaining)
-        return out
+        leftover = carry if carry is not None and _has_comment(carry) else []
+        return out, leftover
 
     def on_leave(self, original_node: _N, updated_node: _N) -> _N | cst.RemovalSentinel:
         """After every node: give a statement its planned TODO comments (once)."""
