@@ -277,18 +277,11 @@ def test_console_script_check_and_migrate_from_another_directory(tmp_path: Path)
     assert again.returncode == 0 and "nothing to change" in again.stderr
 
 
-def test_progress_is_shown_on_a_terminal(tmp_path: Path) -> None:
-    write(tmp_path / "project", {"app.py": OLD})
-    cmd, env = command(tmp_path)
+def run_on_a_terminal(cmd: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    """Run ``cmd`` with stderr on a pseudo-terminal; its exit code and what it drew."""
     leader, follower = pty.openpty()
     try:
-        proc = subprocess.run(
-            [*cmd, "--check", str(tmp_path / "project")],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            check=False,
-        )
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=follower, check=False)
         os.close(follower)
         chunks = []
         while True:
@@ -301,8 +294,25 @@ def test_progress_is_shown_on_a_terminal(tmp_path: Path) -> None:
             chunks.append(chunk)
     finally:
         os.close(leader)
-    assert proc.returncode == 1
-    assert b"\rsockethub-migrate: 1/1 files" in b"".join(chunks).replace(b"\x1b[2K", b"")
+    return proc.returncode, b"".join(chunks).replace(b"\x1b[2K", b"")
+
+
+def test_progress_is_shown_on_a_terminal_for_a_long_run(tmp_path: Path) -> None:
+    # 40 files to migrate, one job: several seconds, well over the one-second threshold.
+    write(tmp_path / "project", {f"app{i:02d}.py": OLD for i in range(40)})
+    cmd, env = command(tmp_path)
+    code, drawn = run_on_a_terminal([*cmd, "--check", "-j", "1", str(tmp_path / "project")], env)
+    assert code == 1
+    assert b"\rsockethub-migrate: 40/40 files" in drawn
+
+
+def test_no_progress_for_a_short_run(tmp_path: Path) -> None:
+    write(tmp_path / "project", {"plain.py": PLAIN})  # never parsed: milliseconds
+    cmd, env = command(tmp_path)
+    code, drawn = run_on_a_terminal([*cmd, "--check", str(tmp_path / "project")], env)
+    assert code == 0
+    assert b"1 file scanned" in drawn  # the summary...
+    assert b"\rsockethub-migrate:" not in drawn  # ...but no progress line
 
 
 def test_without_libcst_says_how_to_install(tmp_path: Path) -> None:
