@@ -40,7 +40,15 @@ _SOCKET_QNAMES = frozenset(
 _HOOKS = frozenset({"on_connect", "on_disconnect"})
 _MANAGED = frozenset({"channel", "handler"}) | _HOOKS
 _COMPOSE = frozenset({"merge", "include_subroutes"})
-_TRACKED = _MANAGED | _COMPOSE | {"endpoint", "sub"}
+_INTERNALS = frozenset({"ws_endpoint", "children"})
+_TRACKED = _MANAGED | _COMPOSE | _INTERNALS | {"endpoint", "sub"}
+_ENDPOINT_QNAMES = frozenset(
+    {
+        "sockethub.websocket.WSManagedEndpoint",
+        "sockethub.WSManagedEndpoint",
+        "sockethub.legacy.WSManagedEndpoint",
+    }
+)
 _SCALARS = frozenset({"str", "int", "float", "bool"})
 # Starlette path convertor -> the Python type of the value it puts in path_params.
 _CONVERTOR_TYPES = {"str": "str", "path": "str", "int": "int", "float": "float"}
@@ -161,6 +169,7 @@ class _Analyzer(cst.CSTVisitor):
         self.ctors: list[tuple[str, cst.Call]] = []
         self.hub_ctors: list[tuple[str, cst.Call]] = []
         self.imports_sockethub = False
+        self.endpoint_subclasses: list[cst.ClassDef] = []
         self.uses: list[_Use] = []
         self.annotations: list[tuple[cst.BaseExpression, str]] = []
         self.functions: dict[str, cst.FunctionDef] = {}
@@ -232,6 +241,11 @@ class _Analyzer(cst.CSTVisitor):
                 self.annotations.append((ref, handle))
 
     # ---- visitors ----
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        for base in node.bases:
+            if self.c.qnames(base.value) & _ENDPOINT_QNAMES:
+                self.endpoint_subclasses.append(node)
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions[self.name_key(node.name)] = node
         self.func_stack.append(node)
@@ -637,6 +651,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._hook_rewrites: dict[cst.FunctionDef, _HookRewrite] = {}
         self._merge_calls: set[cst.Call] = set()
         self._hub_args: set[cst.Call] = set()
+        self._isinstance_rewrites: dict[cst.Call, cst.BaseExpression] = {}
         self._handler_funcs: dict[cst.FunctionDef, str] = {}
         self._gone_refs: set[cst.CSTNode] = set()
         self._name_refs: dict[cst.ImportAlias, tuple[cst.ImportFrom, set[cst.CSTNode]]] = {}
@@ -731,6 +746,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             or self._merge_calls
             or self._rename_aliases
             or self._hub_beside
+            or self._isinstance_rewrites
             or self._todos
         )
 
@@ -753,6 +769,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         for key in candidates - blocked:
             self._convert_group(groups[key], analyzer)
         self._finish_handlers()
+        self._plan_internals(groups, candidates - blocked, analyzer)
         # Annotations of route objects that are used in managed mode here but built
         # elsewhere (parameters, for instance) follow the object.
         for key, group in groups.items():
@@ -1252,6 +1269,58 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     anchor="handler-with-a-body",
                 )
 
+    def _plan_internals(
+        self, groups: dict[str, _Group], converted: set[str], analyzer: _Analyzer
+    ) -> None:
+        """``isinstance(route.ws_endpoint, WSManagedEndpoint)`` on a migrated route becomes
+        ``isinstance(route, SocketHub)``; other looks inside the facade are flagged."""
+        for cls in analyzer.endpoint_subclasses:
+            self._todo(
+                cls,
+                f"`{cls.name.value}` subclasses the 0.1 facade's WSManagedEndpoint, which 0.3 "
+                "removes and SocketHub does not use; move its behaviour into SocketHub hooks "
+                "or a route middleware.",
+                anchor="facade-internals",
+            )
+        for key, group in groups.items():
+            if group.hub_ctors:
+                continue
+            migrated = key in converted
+            label = self._route_label(group)
+            for use in group.attrs("ws_endpoint"):
+                check = self._endpoint_isinstance(use)
+                if check is not None and migrated:
+                    self._isinstance_rewrites[check] = use.node.value
+                    self.add_needed_import("sockethub", "SocketHub")
+                    self._release(check.args[1].value)
+                elif check is not None or migrated:
+                    self._todo(
+                        use.node,
+                        f"`{label}.ws_endpoint` is the 0.1 facade's; a SocketHub has none "
+                        f"(test `isinstance({label}, SocketHub)` instead).",
+                        anchor="facade-internals",
+                    )
+            if migrated and group.attrs("sub", *_COMPOSE):
+                for use in group.attrs("children"):
+                    self._todo(
+                        use.node,
+                        f"`{label}.children` listed the routes that sub/merge made; the "
+                        "migrated routes are separate hubs now.",
+                        anchor="facade-internals",
+                    )
+
+    def _endpoint_isinstance(self, use: _Use) -> cst.Call | None:
+        """The ``isinstance(<use>, WSManagedEndpoint)`` call ``use`` is the first argument of."""
+        arg = self._parents.get(use.node)
+        call = self._parents.get(arg) if isinstance(arg, cst.Arg) else None
+        if not isinstance(call, cst.Call) or len(call.args) != 2 or call.args[0] is not arg:
+            return None
+        if "builtins.isinstance" not in self.qnames(call.func):
+            return None
+        if not self.qnames(call.args[1].value) & _ENDPOINT_QNAMES:
+            return None
+        return call
+
     def _reference_nodes(self, func: cst.FunctionDef) -> set[cst.CSTNode] | None:
         scope = self.get_metadata(ScopeProvider, func.name, None)
         if scope is None:
@@ -1404,6 +1473,14 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if original_node in self._hub_args:
             return _with_facade_args(updated_node)
+        route = self._isinstance_rewrites.get(original_node)
+        if route is not None:
+            first = updated_node.args[0]
+            value = first.value
+            if isinstance(value, cst.Attribute):
+                value = value.value
+            second = updated_node.args[1].with_changes(value=cst.Name("SocketHub"))
+            return updated_node.with_changes(args=[first.with_changes(value=value), second])
         if original_node not in self._merge_calls or not isinstance(
             updated_node.func, cst.Attribute
         ):
