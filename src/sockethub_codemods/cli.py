@@ -168,7 +168,7 @@ def migrate_bytes(
         result.error = f"{path}:1: error: interrupted"
         return result, None
     new_source = outcome.code
-    result.flags = _flags(new_source)
+    result.flags = _flags(new_source) if TODO_MARKER in new_source else []
     if new_source == source:
         return result, None
     result.changed = True

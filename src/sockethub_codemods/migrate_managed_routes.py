@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, cast
 
 import libcst as cst
 import libcst.helpers
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import ClassScope, Scope, ScopeProvider
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import ClassScope, MetadataWrapper, Scope, ScopeProvider
 
 from sockethub_codemods import TODO_CONTINUATION, TODO_MARKER
 from sockethub_codemods.line_length import line_length_for
@@ -658,6 +659,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._rename_aliases: set[cst.ImportAlias] = set()
         self._rename_modules: set[cst.ImportFrom] = set()
         self._hub_beside: dict[cst.ImportFrom, cst.ImportAlias] = {}
+        self._on_path: set[cst.CSTNode] | None = None
         self._todos: dict[cst.CSTNode, list[str]] = {}
         self._line_length = line_length_for(context.filename)
         self._tab_width = 4
@@ -702,7 +704,41 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._plan(analyzer)
         if not self._has_work():
             return tree  # nothing of ours here: skip the rewriting pass
-        return super().transform_module_impl(tree)
+        self._on_path = self._paths_to_targets()
+        try:
+            return super().transform_module_impl(tree)
+        finally:
+            self._on_path = None
+
+    def _paths_to_targets(self) -> set[cst.CSTNode]:
+        """Every node the rewrite changes, with all its ancestors: the rewriting pass
+        descends only into these (most of a module is never visited twice)."""
+        targets: list[cst.CSTNode] = [
+            *self._ref_replace,
+            *self._remove_funcs,
+            *self._remove_stmts,
+            *self._drop_decorators,
+            *self._hook_rewrites,
+            *self._merge_calls,
+            *self._hub_args,
+            *self._isinstance_rewrites,
+            *self._todos,
+            *self._rename_aliases,
+            *self._rename_modules,
+            *self._hub_beside,
+        ]
+        on_path: set[cst.CSTNode] = set()
+        for node in targets:
+            current: cst.CSTNode | None = node
+            while current is not None and current not in on_path:
+                on_path.add(current)
+                current = self._parents.get(current)
+        return on_path
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._on_path is not None and node not in self._on_path:
+            return False  # nothing to change in there
+        return super().on_visit(node)
 
     def _release(self, node: cst.CSTNode) -> None:
         """Schedule the imports that ``node`` (about to go) uses for removal if unused.
@@ -1445,7 +1481,22 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         """
         if "sockethub" not in tree.code:
             return tree
-        result = super().transform_module(tree)
+        # What Codemod.transform_module does, minus its defensive deep copy of the tree
+        # (a fifth of the run): the analysis and the rewrite only read the tree they get.
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+        outer = self.context.wrapper
+        with self.resolve(wrapper):
+            self.context = replace(self.context, wrapper=wrapper)
+            try:
+                result = self.transform_module_impl(wrapper.module)
+            finally:
+                self.context = replace(self.context, wrapper=outer)
+        for key, visitor in (
+            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
+            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
+        ):
+            if key in self.context.scratch:
+                result = visitor(self.context).transform_module(result)
         if result is tree:
             return result
         return _sort_sockethub_imports(result)
@@ -1629,6 +1680,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
 
     def on_leave(self, original_node: _N, updated_node: _N) -> _N | cst.RemovalSentinel:
         """After every node: give a statement its planned TODO comments (once)."""
+        if self._on_path is not None and original_node not in self._on_path:
+            return updated_node  # not visited (see on_visit): unchanged
         result = super().on_leave(original_node, updated_node)
         notes = self._todos.get(original_node)
         if notes and isinstance(result, cst.SimpleStatementLine | cst.BaseCompoundStatement):
