@@ -7,7 +7,8 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from starlette.responses import PlainTextResponse
+from starlette.exceptions import HTTPException, WebSocketException
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketState
 
 from .codes import CLOSE_INTERNAL, CLOSE_ORIGIN, CLOSE_TOO_MANY
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from .protocols.base import WireProtocol
     from .socket import ISocket
 
-__all__ = ["OriginPolicy", "admit", "refuse", "turned_away"]
+__all__ = ["OriginPolicy", "admit", "close_reason", "refuse", "turned_away"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,46 @@ async def refuse(websocket: WebSocket, reason: str, *, status: int, close_code: 
         await websocket.send_denial_response(PlainTextResponse(reason, status_code=status))
     else:
         await websocket.close(code=close_code, reason=reason)
+
+
+def close_reason(reason: str) -> str:
+    """``reason`` cut to the 123 bytes of UTF-8 a close frame can carry."""
+    data = reason.encode("utf-8")
+    if len(data) <= 123:
+        return reason
+    return data[:120].decode("utf-8", "ignore") + "..."
+
+
+async def refuse_with(websocket: WebSocket, exc: WebSocketException | HTTPException) -> None:
+    """Refuse a handshake as FastAPI does for an exception raised before accept.
+
+    ``WebSocketException(code, reason)``: closed with that code and reason (before accept,
+    servers such as uvicorn answer HTTP 403).  ``HTTPException(status, detail, headers)``:
+    an HTTP response with that status, ``{"detail": detail}`` and the headers where the
+    server supports denial responses, else close 1008 with the detail.
+    """
+    if isinstance(exc, WebSocketException):
+        logger.info("refusing WebSocket %s: %s %s", websocket.url.path, exc.code, exc.reason)
+        if websocket.application_state in (WebSocketState.CONNECTING, WebSocketState.CONNECTED):
+            await websocket.close(code=exc.code, reason=close_reason(exc.reason or ""))
+        return
+    logger.info(
+        "refusing WebSocket %s: HTTP %s %s", websocket.url.path, exc.status_code, exc.detail
+    )
+    if websocket.application_state is not WebSocketState.CONNECTING:
+        if websocket.application_state is WebSocketState.CONNECTED:
+            await websocket.close(code=1008, reason=close_reason(str(exc.detail)))
+        return
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        try:
+            body: PlainTextResponse | JSONResponse = JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        except (TypeError, ValueError):  # a detail JSON cannot carry
+            body = PlainTextResponse(str(exc.detail), exc.status_code, headers=exc.headers)
+        await websocket.send_denial_response(body)
+    else:
+        await websocket.close(code=1008, reason=close_reason(str(exc.detail)))
 
 
 class OriginPolicy:
@@ -103,7 +144,8 @@ async def admit(hub: SocketHub, sock: ISocket, protocol: WireProtocol) -> bool:
     """Run ``on_connect`` and accept (with the protocol's subprotocol when offered).
 
     True when the connection is open for the session; False when ``on_connect`` refused
-    it (``allow_if``, ``RejectError``), closed it, or raised (HTTP 500 / close 1011, counted
+    it (``allow_if``, ``RejectError``, ``WebSocketException``, ``HTTPException``: see
+    :func:`refuse_with`), closed it, or raised (HTTP 500 / close 1011, counted
     in ``hub.stats.callback_errors``; re-raised under ``error_policy="raise"``).
     """
     websocket = sock.websocket
@@ -117,6 +159,10 @@ async def admit(hub: SocketHub, sock: ISocket, protocol: WireProtocol) -> bool:
                 WebSocketState.CONNECTED,
             ):  # raised directly, not through allow_if: the socket is still open
                 await websocket.close(code=4403, reason=str(exc) or "Forbidden")
+            return False
+        except (WebSocketException, HTTPException) as exc:  # FastAPI's ways to refuse
+            hub.stats.refused += 1
+            await refuse_with(websocket, exc)
             return False
         except Exception as exc:
             hub.stats.callback_errors += 1

@@ -8,18 +8,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from starlette import routing as starlette_routing
 from starlette.types import Receive, Scope, Send
 
 from .bus.base import SocketBus
 from .bus.memory import InMemorySocketBus
-from .channel import Channel, require_async
+from .channel import Channel
 from .handshake import OriginPolicy
+from .hooks import ConnectionHooks
 from .limits import HubLimits
 from .protocols.base import WireProtocol
 from .protocols.envelope import EnvelopeProtocol
 from .protocols.phoenix import VSN as PHOENIX_VSN
 from .protocols.phoenix import PhoenixProtocol
-from .routing import MiddlewareLike, RouteBase
+from .routing import MiddlewareLike, RouteBase, RouteEndpoint
 from .session import ErrorPolicy, Session
 from .socket import ISocket
 from .topics import TopicTable
@@ -31,7 +33,7 @@ __all__ = ["HubStats", "SocketHub"]
 
 logger = logging.getLogger(__name__)
 
-HookF = TypeVar("HookF", bound=Callable[[ISocket], Awaitable[None]])
+HookF = TypeVar("HookF", bound=Callable[..., Awaitable[None]])
 ProtocolChoice = WireProtocol | Callable[[ISocket], WireProtocol]
 
 ENVELOPE = EnvelopeProtocol()
@@ -65,7 +67,7 @@ class HubStats:
     ``HubLimits.cancel_grace``)."""
 
 
-class SocketHub(RouteBase):
+class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
     """A WebSocket route driven by channels: no handler function to write.
 
     ::
@@ -123,7 +125,17 @@ class SocketHub(RouteBase):
     On a Phoenix connection a channel whose callback raised is left at once, as in
     Phoenix: the client gets ``phx_error``, ``on_exit`` runs, the topic is unsubscribed,
     and the client's rejoin is a fresh join.
+
+    Hosting: a hub is a Starlette ``WebSocketRoute`` whose ``endpoint`` (an ASGI app,
+    :class:`~sockethub.routing.RouteEndpoint`) serves it, so it goes in
+    ``Starlette(routes=[...])``, ``Mount``, ``app.router.routes`` and an ``APIRouter``
+    (``router.routes.append(hub)``) that FastAPI's ``include_router(router,
+    prefix=...)`` copies under its prefix, path parameters of the prefix included.
     """
+
+    # Starlette's WebSocketRoute compares routes by path and endpoint; a hub is itself.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def __init__(
         self,
@@ -141,6 +153,8 @@ class SocketHub(RouteBase):
         ordering: Ordering = "topic",
     ) -> None:
         super().__init__(path, name=name, middlewares=middlewares)
+        self.endpoint = RouteEndpoint(self)
+        """The ASGI app serving this hub where another route matched the connection."""
         if error_policy not in ("reply", "close", "raise"):
             raise ValueError(
                 f"error_policy must be 'reply', 'close' or 'raise', got {error_policy!r}"
@@ -153,6 +167,7 @@ class SocketHub(RouteBase):
         """Connections of this hub in this process, from handshake to clean-up."""
         self.on_connect_callback: Callable[[ISocket], Awaitable[None]] | None = None
         self.on_disconnect_callback: Callable[[ISocket], Awaitable[None]] | None = None
+        self._hooks = ConnectionHooks()
         self._table: TopicTable[Channel] = TopicTable()
         self._channels: list[Channel] = []
         self._origin_policy = OriginPolicy(allowed_origins, allow_missing_origin)
@@ -201,7 +216,7 @@ class SocketHub(RouteBase):
         self._channels.append(channel)
 
     def on_connect(self, func: HookF) -> HookF:
-        """Register ``async def on_connect(sock) -> None``.
+        """Register ``async def on_connect(sock, **connection_params) -> None``.
 
         Runs for each new connection before the handshake is accepted; path parameters
         are in ``sock.path_params``, the query string in ``sock.query_params``.
@@ -210,22 +225,52 @@ class SocketHub(RouteBase):
         The hook may fill ``sock.assigns``.  Any other exception refuses the connection
         (HTTP 500 where the server supports denial responses, else close 1011) and is
         logged with its traceback.  A refused connection never reaches ``on_disconnect``.
+
+        Connection parameters: after the socket, the hook may declare parameters filled
+        as the low-level ``WebSocketRoute`` fills its endpoint's, from the path
+        parameters, else the query string, converted to the annotation (``str``, ``int``,
+        ``float``, ``bool``, ``X | None``; a default makes one optional)::
+
+            @hub.on_connect
+            async def connect(sock: ISocket, room: str, limit: int = 10) -> None: ...
+
+        The parameters of both hooks are parsed before the handshake (also those only
+        ``on_disconnect`` declares): one missing or not convertible refuses the connection
+        with HTTP 400 (close 1008 where the server cannot send a response) and a reason
+        naming it, before this hook runs.  ``**kwargs`` receives the parameters that only
+        the other hook declares.  A sync function, an unsupported annotation, or a name
+        that the two hooks declare with different types raises ``TypeError`` here.
+
+        FastAPI parameters (``Annotated[User, Depends(current_user)]``, ``Security``,
+        ``Query``, ``Header``, ``Cookie``, ``Path``) are resolved by FastAPI's dependency
+        machinery before the handshake, ``app.dependency_overrides`` honoured and
+        ``yield`` dependencies closed when the connection ends; a validation error closes
+        with 1008 before accept, as FastAPI does.  ``raise WebSocketException(code,
+        reason)`` (Starlette's or FastAPI's) refuses with that close code and reason;
+        ``HTTPException`` with an HTTP response of its status (the security schemes'
+        401).  Neither is logged as an error.
         """
-        require_async(func, "on_connect hook")
-        self.on_connect_callback = func
+        self._hooks.set_connect(func)
+        self.on_connect_callback = self._hooks.connect
         return func
 
     def on_disconnect(self, func: HookF) -> HookF:
-        """Register ``async def on_disconnect(sock) -> None``.
+        """Register ``async def on_disconnect(sock, **connection_params) -> None``.
 
         Runs once when an accepted connection ends, however it ends (client close,
         network drop, server shutdown, error, cancellation), after ``on_exit`` ran for
         every joined topic; ``sock.assigns`` and ``sock.path_params`` are still there.
         It does not run for a connection that ``on_connect`` refused.  An exception is
         logged with its traceback and goes no further.
+
+        It may declare connection parameters as ``on_connect`` does; they are parsed and
+        validated before the handshake (a bad one refuses the connection, even when no
+        ``on_connect`` is registered), and it gets the values parsed then.
         """
-        require_async(func, "on_disconnect hook")
-        self.on_disconnect_callback = func
+        self._hooks.set_disconnect(func)
+        self.on_disconnect_callback = self._hooks.disconnect
+        if self._hooks.needs_connect:
+            self.on_connect_callback = self._hooks.connect
         return func
 
     @property
@@ -275,4 +320,8 @@ class SocketHub(RouteBase):
         return choice if isinstance(choice, WireProtocol) else choice(sock)
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await Session(self, scope, receive, send).run()
+        try:
+            await Session(self, scope, receive, send).run()
+        finally:
+            if self._hooks.dependencies is not None:  # in the task that entered them
+                await self._hooks.release(scope)

@@ -12,7 +12,7 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 
 from .socket import ISocket
 
-__all__ = ["ParamError", "ParamPlan"]
+__all__ = ["ParamError", "ParamPlan", "type_hints"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -53,24 +53,39 @@ class _Param:
     annotated: bool = True  # False: no annotation, a path convertor's value is kept as is
 
 
+def type_hints(func: Callable[..., Any], *, extras: bool = False) -> dict[str, Any]:
+    """``func``'s evaluated annotations, looked up where they live for partials and
+    callable objects (``extras``: keep ``Annotated``).  Raises what evaluation raises."""
+    target: Any = func
+    while isinstance(target, functools.partial):
+        target = target.func
+    if not inspect.isroutine(target):
+        target = type(target).__call__
+    return typing.get_type_hints(target, include_extras=extras)
+
+
 class ParamPlan:
     """How to call one function: which value goes to which parameter."""
 
-    __slots__ = ("_params", "names")
+    __slots__ = ("_params", "names", "var_keyword")
 
-    def __init__(self, func: Callable[..., Any]) -> None:
-        target: Any = func  # where the annotations live: partials and callable objects
-        while isinstance(target, functools.partial):
-            target = target.func
-        if not inspect.isroutine(target):
-            target = type(target).__call__
+    def __init__(self, func: Callable[..., Any], *, skip: Collection[str] = ()) -> None:
+        """Plan ``func``'s parameters, except those named in ``skip`` (filled elsewhere).
+
+        Raises ``TypeError`` naming the function and the parameter for an unsupported
+        annotation or a positional-only parameter.
+        """
         try:
-            hints = typing.get_type_hints(target)
+            hints = type_hints(func)
         except Exception as exc:  # an unresolvable forward reference
             raise TypeError(f"cannot read the annotations of {func!r}: {exc}") from exc
         params: list[_Param] = []
+        self.var_keyword = False
+        """Whether the function takes ``**kwargs``."""
         for p in inspect.signature(func).parameters.values():
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            if p.kind is p.VAR_KEYWORD:
+                self.var_keyword = True
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in skip:
                 continue
             if p.kind is p.POSITIONAL_ONLY:  # every argument is passed by name
                 raise TypeError(
@@ -108,6 +123,10 @@ class ParamPlan:
                 )
         self._params = tuple(params)
         self.names = tuple(p.name for p in params)
+
+    def value_types(self) -> dict[str, str]:
+        """Each path/query parameter's name and the type it converts to (``"int"``...)."""
+        return {p.name: p.type_name for p in self._params if p.kind == "value"}
 
     def value_names(self) -> tuple[str, ...]:
         """Names filled from the path or query string."""

@@ -17,12 +17,32 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["MiddlewareLike", "RouteBase"]
+__all__ = ["MiddlewareLike", "RouteBase", "RouteEndpoint"]
 
 #: A Starlette ``Middleware(cls, *args, **kwargs)`` entry or a plain ``app -> app`` factory.
 MiddlewareLike = Middleware | Callable[[ASGIApp], ASGIApp]
 
 _ROUTE_KEY = "sockethub.route"
+
+
+class RouteEndpoint:
+    """The ASGI app that serves a route's connections wherever another route matched them.
+
+    A Starlette ``WebSocketRoute(path, RouteEndpoint(route))`` serves ``route`` at
+    ``path``: its middlewares, then its endpoint, with the path parameters that ``path``
+    matched.  FastAPI's ``include_router`` copies a hub this way (``hub.endpoint``).
+    """
+
+    __slots__ = ("route",)
+
+    def __init__(self, route: RouteBase) -> None:
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.route.handle(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"RouteEndpoint({self.route!r})"
 
 
 class RouteBase(BaseRoute):

@@ -15,7 +15,7 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from sockethub import Channel, ISocket, SocketHub, WebSocketRoute
-from sockethub.routing import RouteBase
+from sockethub.routing import RouteBase, RouteEndpoint
 
 from .helpers import TOPIC_NOT_FOUND, app_for, frame, probe, send
 
@@ -232,8 +232,16 @@ def test_a_returned_value_is_ignored_without_ref() -> None:
 
 def test_no_handler_is_needed_or_offered() -> None:
     hub = SocketHub("/ws")
-    for name in ("handler", "endpoint"):
-        assert not hasattr(hub, name)
+    assert not hasattr(hub, "handler")
+    # ``endpoint`` is Starlette's name for the ASGI app a route calls (FastAPI copies a hub
+    # by it), not a way to register a handler.
+    assert isinstance(hub.endpoint, RouteEndpoint)
+
+    async def handler(sock: ISocket) -> None:
+        pass
+
+    with pytest.raises(TypeError):
+        hub.endpoint(handler)  # type: ignore[call-arg]
     room = hub.channel("room:{id}")
 
     @room.on_receive("ping")
