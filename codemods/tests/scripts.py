@@ -26,7 +26,8 @@ TYPICAL = Script(
 )
 
 FLOORS = Script(
-    refused_urls=["/floors/acme/3?token=nope"],
+    # limit=many: an int handler parameter that does not convert, refused before on_connect.
+    refused_urls=["/floors/acme/3?token=nope", "/floors/acme/3?token=letmein&limit=many"],
     sessions=[
         Session(
             "/floors/acme/3?token=letmein&limit=5",
@@ -48,7 +49,8 @@ FLOORS = Script(
 )
 
 LEGACY_CHAT = Script(
-    refused_urls=["/ws?user=", "/ws?user=" + "x" * 40],
+    # "/ws": 0.1 refused a missing handler parameter before the handshake (HTTP 400).
+    refused_urls=["/ws?user=", "/ws?user=" + "x" * 40, "/ws"],
     sessions=[
         Session(
             "/ws?user=ann",

@@ -546,22 +546,18 @@ class TestHookParameters(MigrateTest):
             route = SocketHub("/ws/{room_id}/{page:int}", ordering="connection", per_join_sockets=False)
 
             @route.on_connect
-            async def on_connect(sock: ISocket) -> None:
+            async def on_connect(sock: ISocket, room_id: int, page: int, token: str = "", limit: float = 2.5) -> None:
                 \"\"\"Docstring stays first.\"\"\"
-                room_id = int(sock.path_params["room_id"])
-                page = sock.path_params["page"]
-                token = sock.query_params.get("token", "")
-                limit = float(sock.query_params["limit"]) if "limit" in sock.query_params else 2.5
                 await sock.allow_if(token == "secret")
                 sock.assigns["where"] = (room_id, page, limit)
 
             @route.on_disconnect
-            async def on_disconnect(sock: ISocket) -> None:
+            async def on_disconnect(sock: ISocket, room_id: int, page: int, token: str = "", limit: float = 2.5) -> None:
                 sock.assigns.clear()
             """,
         )
 
-    def test_required_query_param_flagged_and_one_line_body(self) -> None:
+    def test_required_query_param_is_declared_and_one_line_body(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -582,13 +578,7 @@ class TestHookParameters(MigrateTest):
 
             r = SocketHub("/r/{room_id:int}", ordering="connection", per_join_sockets=False)
 
-            # TODO(sockethub-migrate): 0.1 refused the connection before on_connect (HTTP 400 or close 1008)
-            #   when query parameter 'token' was missing or invalid; now the lookup below raises, an error in
-            #   on_connect. Check it first with sock.allow_if(...) if clients rely on that answer. See
-            #   MIGRATION.md#required-query-parameters.
-            async def c(sock):
-                token = sock.query_params["token"]
-                await sock.allow_if(token == "s")
+            async def c(sock, room_id: int, token: str): await sock.allow_if(token == "s")
 
             r.on_connect(c)
             """,
@@ -620,15 +610,11 @@ class TestHookParameters(MigrateTest):
             r = SocketHub("/r/{slug}", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(
-                sock,
-            ) -> None:
-                slug = sock.path_params["slug"]
-                lang = sock.query_params.get("lang", "en")
+            async def c(sock, slug, lang="en") -> None:
                 print(slug, lang)
 
             @r.on_disconnect
-            async def d(sock):
+            async def d(sock, *, slug, lang="en"):
                 pass
             """,
         )
@@ -654,13 +640,12 @@ class TestHookParameters(MigrateTest):
             r = SocketHub("/r/{x}", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(sock, retries=3):
-                x = sock.path_params["x"]
+            async def c(sock, x, retries=3):
                 print(x, retries)
             """,
         )
 
-    def test_kwargs_hook_blocks_route(self) -> None:
+    def test_kwargs_hook_declares_what_it_reads(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -677,25 +662,19 @@ class TestHookParameters(MigrateTest):
                 print(params)
             """,
             """
-            from sockethub import WebSocketRoute
+            from sockethub import SocketHub
 
-            r = WebSocketRoute("/r/{room_id}")
+            r = SocketHub("/r/{room_id}", ordering="connection", per_join_sockets=False)
             r.channel("x:{y}")
 
-            @r.handler
-            async def h(room_id: int):
-                return None
-
-            # TODO(sockethub-migrate): `d` takes **params, which 0.1 filled from the handler signature; the hub
-            #   calls hooks with (sock) only; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads
-            #   sock.path_params / sock.query_params itself. See MIGRATION.md#hook-parameters.
             @r.on_disconnect
-            async def d(sock, **params):
+            async def d(sock, room_id: int, **params):
+                params["room_id"] = room_id
                 print(params)
             """,
         )
 
-    def test_bool_query_param_blocks_route(self) -> None:
+    def test_bool_query_param_is_declared_on_the_hook(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -711,17 +690,10 @@ class TestHookParameters(MigrateTest):
                 sock.assigns["admin"] = admin
             """,
             """
-            from sockethub import WebSocketRoute
+            from sockethub import SocketHub
 
-            r = WebSocketRoute("/r")
+            r = SocketHub("/r", ordering="connection", per_join_sockets=False)
 
-            @r.handler
-            async def h(admin: bool = False):
-                return None
-
-            # TODO(sockethub-migrate): `c` parameter `admin`: 0.1 converted the query value to `bool` by its own
-            #   rules; write that conversion by hand; `r` stays a deprecated 0.1 WebSocketRoute until this hook
-            #   reads sock.path_params / sock.query_params itself. See MIGRATION.md#hook-parameters.
             @r.on_connect
             async def c(sock, admin: bool = False):
                 sock.assigns["admin"] = admin
@@ -749,8 +721,8 @@ class TestHookParameters(MigrateTest):
             r.handler(handler)
 
             # TODO(sockethub-migrate): `c` takes keyword parameters from a handler this tool cannot see; `r`
-            #   stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params
-            #   itself. See MIGRATION.md#hook-parameters.
+            #   stays a deprecated 0.1 WebSocketRoute until this hook declares the handler's parameters itself.
+            #   See MIGRATION.md#hook-parameters.
             @r.on_connect
             async def c(sock, token=""):
                 pass
@@ -937,8 +909,7 @@ class TestFormatting(MigrateTest):
             'r = SocketHub("/r/{x}", ordering="connection", per_join_sockets=False)\r\n'
             "\r\n"
             "@r.on_connect\r\n"
-            "async def c(sock):\r\n"
-            '    x = int(sock.path_params["x"])\r\n'
+            "async def c(sock, x: int):\r\n"
             "    # real code\r\n"
             "    print(x)\r\n"
         )
@@ -1022,14 +993,13 @@ class TestMore(MigrateTest):
                 print(page, name)
             """,
             """
+            from typing import Optional
             from sockethub import SocketHub
 
             r = SocketHub("/r", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(sock):
-                page = int(sock.query_params["page"]) if "page" in sock.query_params else None
-                name = sock.query_params.get("name", None)
+            async def c(sock, page: int | None, name: Optional[str]):
                 print(page, name)
             """,
         )
@@ -1055,16 +1025,12 @@ class TestMore(MigrateTest):
             r = SocketHub("/r/{a:int}/{b:float}/{c:path}/{d:uuid}", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(sock):
-                a = float(sock.path_params["a"])
-                b = sock.path_params["b"]
-                c = sock.path_params["c"]
-                d = sock.path_params["d"]
+            async def c(sock, a: float, b: float, c: str, d: str):
                 print(a, b, c, d)
             """,
         )
 
-    def test_int_annotation_on_float_convertor_blocks(self) -> None:
+    def test_int_annotation_on_float_convertor_is_kept_for_the_hub(self) -> None:
         before = """
             from sockethub import WebSocketRoute
 
@@ -1079,8 +1045,9 @@ class TestMore(MigrateTest):
                 print(x)
             """
         out = migrate(self.make_fixture_data(before))
-        assert "r = WebSocketRoute(" in out and "async def c(sock, x: int):" in out
-        assert "# TODO(sockethub-migrate): `c` parameter `x`: 0.1 converted the {x:float}" in out
+        # The hub converts connection parameters by 0.1's rules (the same ParamPlan).
+        assert "r = SocketHub(" in out and "async def c(sock, x: int):" in out
+        assert "TODO" not in out
 
     def test_handler_call_inside_a_one_line_suite_blocks(self) -> None:
         out = migrate(
@@ -1122,16 +1089,16 @@ class TestRoutesFromOtherModules(MigrateTest):
             from sockethub import ISocket
 
             # TODO(sockethub-migrate): `ws_route` is not built in this module, so this tool cannot tell whether
-            #   it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler (SocketHub has none);
-            #   hooks then read sock.path_params / sock.query_params. See
+            #   it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler (SocketHub has none) and
+            #   declare its parameters on the hooks, with its annotations and defaults. See
             #   MIGRATION.md#routes-built-in-another-module.
             @ws_route.handler
             async def handler(room: str) -> None:
                 pass
 
             # TODO(sockethub-migrate): `connect` takes keyword parameters, which 0.1 filled from the handler's
-            #   signature; a SocketHub calls hooks with (sock) only. `ws_route` is built in another module: when
-            #   it becomes a SocketHub, read them from sock.path_params / sock.query_params here. See
+            #   signature; a SocketHub fills them by the hook's own annotations. `ws_route` is built in another
+            #   module: when it becomes a SocketHub, give each the handler's annotation and default here. See
             #   MIGRATION.md#routes-built-in-another-module.
             @ws_route.on_connect
             async def connect(sock: ISocket, room: str) -> None:

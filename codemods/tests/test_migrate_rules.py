@@ -457,3 +457,116 @@ class TestFacadeInternals(MigrateTest):
             assert raw.ws_endpoint is not None and raw.children == []
             """
         )
+
+
+class TestHookParametersOnTheHub(MigrateTest):
+    def test_handler_parameters_move_into_the_hooks(self) -> None:
+        self.check(
+            """
+            from typing import Any
+
+            from sockethub import ISocket, WebSocketRoute
+
+            ws = WebSocketRoute("/ws/{room}")
+            ws.channel("chat:{id}")
+
+
+            @ws.on_connect
+            async def connect(sock: ISocket, room, user, **rest: Any) -> None:
+                await sock.allow_if(user != "mallory")
+
+
+            @ws.on_disconnect
+            async def disconnect(sock: ISocket, **params: Any) -> None:
+                print(params["user"], params["limit"])
+
+
+            @ws.handler
+            async def handle(room: str, user: str, limit: int = 10) -> None:
+                return None
+            """,
+            """
+            from typing import Any
+
+            from sockethub import ISocket, SocketHub
+
+            ws = SocketHub("/ws/{room}", ordering="connection", per_join_sockets=False)
+            ws.channel("chat:{id}")
+
+
+            @ws.on_connect
+            async def connect(sock: ISocket, room: str, user: str, **rest: Any) -> None:
+                await sock.allow_if(user != "mallory")
+
+
+            @ws.on_disconnect
+            async def disconnect(
+                sock: ISocket,
+                room: str,
+                user: str,
+                limit: int = 10,
+                **params: Any,
+            ) -> None:
+                params["room"] = room
+                params["user"] = user
+                params["limit"] = limit
+                print(params["user"], params["limit"])
+            """,
+        )
+
+    def test_a_handler_without_hooks_becomes_the_validating_on_connect(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            ws = WebSocketRoute("/ws")
+            ws.channel("chat:{id}")
+
+
+            @ws.handler
+            async def handle(token: str, page: int = 1) -> None:
+                return None
+            """,
+            """
+            from sockethub import SocketHub
+
+            ws = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            ws.channel("chat:{id}")
+
+
+            @ws.on_connect
+            async def handle(sock, token: str, page: int = 1) -> None:
+                return None
+            """,
+        )
+
+    def test_kwargs_hook_that_ignores_them_gets_the_undeclared_ones(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            ws = WebSocketRoute("/ws")
+            ws.channel("chat:{id}")
+
+
+            @ws.on_connect
+            async def connect(sock, **kw) -> None:
+                pass
+
+
+            @ws.handler
+            async def handle(token: str) -> None:
+                return None
+            """,
+            """
+            from sockethub import SocketHub
+
+            ws = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            ws.channel("chat:{id}")
+
+
+            @ws.on_connect
+            async def connect(sock, token: str, **kw) -> None:
+                pass
+            """,
+        )

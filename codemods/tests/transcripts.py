@@ -133,10 +133,10 @@ def run_script(module: types.ModuleType, script: Script) -> dict[str, Any]:
             try:
                 with client.websocket_connect(url):
                     transcript.append(["accepted", url])
+            except WebSocketDenialResponse as denial:  # a subclass: first
+                transcript.append(["denied", url, denial.status_code, denial.text])
             except WebSocketDisconnect as exc:
                 transcript.append(["refused", url, exc.code, exc.reason])
-            except WebSocketDenialResponse as denial:
-                transcript.append(["denied", url, denial.status_code, denial.text])
         for session in script.sessions:
             with client.websocket_connect(session.url) as ws:
                 for i, message in enumerate(session.steps):

@@ -62,7 +62,6 @@ TODO_ANCHORS = frozenset(
         "sub-and-merge-trees",
         "handlers-and-hooks-used-unusually",
         "hook-parameters",
-        "required-query-parameters",
         "a-merge-at-the-parents-own-path",
         "handler-with-a-body",
         "facade-internals",
@@ -94,6 +93,7 @@ class _HandlerParam:
     annotation: str | None  # "str" | "int" | "float" | "bool" | "other" | None
     default: cst.BaseExpression | None
     optional: bool = False  # annotated ``X | None``: missing means None
+    param: cst.Param | None = None  # the handler's own parameter node
 
 
 @dataclass
@@ -111,7 +111,7 @@ class _Group:
 
 @dataclass
 class _HookRewrite:
-    remove: set[str]
+    params: cst.Parameters
     prologue: list[str]
 
 
@@ -395,6 +395,12 @@ def _leading_blanks(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
     return blanks
 
 
+def _same_node(a: cst.CSTNode | None, b: cst.CSTNode | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.deep_equals(b)
+
+
 def _has_comment(lines: Sequence[cst.EmptyLine]) -> bool:
     return any(line.comment is not None for line in lines)
 
@@ -660,6 +666,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._rename_modules: set[cst.ImportFrom] = set()
         self._hub_beside: dict[cst.ImportFrom, cst.ImportAlias] = {}
         self._on_path: set[cst.CSTNode] | None = None
+        self._handler_hooks: dict[cst.FunctionDef, int] = {}
         self._todos: dict[cst.CSTNode, list[str]] = {}
         self._line_length = line_length_for(context.filename)
         self._tab_width = 4
@@ -726,6 +733,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             *self._rename_aliases,
             *self._rename_modules,
             *self._hub_beside,
+            *self._handler_hooks,
         ]
         on_path: set[cst.CSTNode] = set()
         for node in targets:
@@ -836,7 +844,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 use.node,
                 f"`{label}` is not built in this module, so this tool cannot tell whether "
                 f"it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler "
-                "(SocketHub has none); hooks then read sock.path_params / sock.query_params.",
+                "(SocketHub has none) and declare its parameters on the hooks, with its "
+                "annotations and defaults.",
                 anchor="routes-built-in-another-module",
             )
         for use in group.attrs(*_HOOKS):
@@ -854,9 +863,9 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 self._todo(
                     hook,
                     f"`{hook.name.value}` takes keyword parameters, which 0.1 filled from "
-                    f"the handler's signature; a SocketHub calls hooks with (sock) only. "
-                    f"`{label}` is built in another module: when it becomes a SocketHub, "
-                    "read them from sock.path_params / sock.query_params here.",
+                    f"the handler's signature; a SocketHub fills them by the hook's own "
+                    f"annotations. `{label}` is built in another module: when it becomes a "
+                    "SocketHub, give each the handler's annotation and default here.",
                     anchor="routes-built-in-another-module",
                 )
 
@@ -917,7 +926,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     continue
                 builtin = {n.removeprefix("builtins.") for n in names} & _SCALARS
                 ann = builtin.pop() if len(builtin) == 1 else "other"
-            result.append(_HandlerParam(p.name.value, ann, p.default, optional))
+            result.append(_HandlerParam(p.name.value, ann, p.default, optional, p))
         return result, func
 
     def _unwrap_optional(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
@@ -994,7 +1003,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 self._todo(
                     hook if hook is not None else use.node,
                     f"{reason}; `{label}` stays a deprecated 0.1 WebSocketRoute until this "
-                    "hook reads sock.path_params / sock.query_params itself.",
+                    "hook declares the handler's parameters itself.",
                     anchor="hook-parameters",
                 )
                 ok = False
@@ -1026,8 +1035,17 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         path_params: dict[str, str] | None,
         *,
         dry_run: bool,
+        declare: Sequence[str] = (),
     ) -> str | None:
-        """Plan the rewrite of one hook; return why it cannot be done, or None."""
+        """Plan the rewrite of one hook; return why it cannot be done, or None.
+
+        0.1 called ``hook(sock, **handler_params)``. A hub hook declares its connection
+        parameters itself (parsed and validated before the handshake, as the handler's
+        were), so each handler parameter the hook names gets the handler's annotation and
+        default; one it receives through ``**kw`` and reads is declared too and put back
+        into ``kw``; ``declare`` names parameters this hook must declare so that the hub
+        still validates them (no other hook does).
+        """
         if signature == []:
             return None  # 0.1 passed no keyword arguments: nothing to do
         if hook is None:
@@ -1036,7 +1054,6 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         positional = [*params.posonly_params, *params.params]
         if not positional:
             return f"`{hook.name.value}` takes no socket parameter"
-        sock = positional[0].name.value
         if signature is None:
             if len(positional) > 1 or params.kwonly_params or params.star_kwarg is not None:
                 return (
@@ -1044,54 +1061,173 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     "cannot see"
                 )
             return None
-        if isinstance(params.star_kwarg, cst.Param):
-            return (
-                f"`{hook.name.value}` takes **{params.star_kwarg.name.value}, which 0.1 filled "
-                "from the handler signature; the hub calls hooks with (sock) only"
-            )
         by_name = {p.name: p for p in signature}
         if any(p.name.value in by_name for p in params.posonly_params[1:]):
             return f"`{hook.name.value}` has positional-only parameters"
-        remove: set[str] = set()
-        prologue: list[str] = []
-        todos: list[str] = []
-        for param in (*positional[1:], *params.kwonly_params):
-            name = param.name.value
-            if name not in by_name:
-                continue
-            hp = by_name[name]
-            if path_params is None:
-                return f"the route path is not a string literal, so `{name}` cannot be placed"
-            if name in path_params:
-                expr, why = self._path_expr(sock, name, path_params[name], hp.annotation)
-            else:
-                expr, why = self._query_expr(sock, hp)
-                if (
-                    why is None
-                    and hp.default is None
-                    and not hp.optional
-                    and use.attr == "on_connect"
-                    and self._param_used(param)
-                ):
-                    todos.append(
-                        f"0.1 refused the connection before on_connect (HTTP 400 or close "
-                        f"1008) when query parameter {name!r} was missing or invalid; now the "
-                        "lookup below raises, an error in on_connect. Check it first with "
-                        "sock.allow_if(...) if clients rely on that answer."
-                    )
-            if why is not None:
-                return f"`{hook.name.value}` parameter `{name}`: {why}"
-            remove.add(name)
-            if self._param_used(param):
-                prologue.append(f"{name} = {expr}")
-        if not dry_run and remove:
-            self._hook_rewrites[hook] = _HookRewrite(remove=remove, prologue=prologue)
-            for text in todos:
-                self._todo(hook, text, anchor="required-query-parameters")
-            for param in (*positional[1:], *params.kwonly_params):
-                if param.name.value in remove:
-                    self._release(param)
+        if dry_run:
+            return None
+        named = {p.name.value for p in (*positional[1:], *params.kwonly_params)}
+        star = params.star_kwarg if isinstance(params.star_kwarg, cst.Param) else None
+        kw_read = star is not None and self._param_used(star)
+        wanted = [
+            hp
+            for hp in signature
+            if hp.name in named or hp.name in declare or (kw_read and hp.name not in named)
+        ]
+        # Names now bound by the signature that the body reads from the ** mapping.
+        into_kw = [hp.name for hp in wanted if hp.name not in named] if kw_read else []
+        hook_params = {p.name.value: p for p in (*positional[1:], *params.kwonly_params)}
+
+        def same(hp: _HandlerParam) -> bool:
+            if hp.name not in hook_params:
+                return False
+            mine, theirs = hook_params[hp.name], cast(cst.Param, hp.param)
+            return _same_node(mine.annotation, theirs.annotation) and _same_node(
+                mine.default, theirs.default
+            )
+
+        if not into_kw and all(same(hp) for hp in wanted):
+            return None  # it already declares them as the handler did: nothing to change
+        own = [p for p in positional[1:] if p.name.value not in by_name]
+        kwonly = [p for p in params.kwonly_params if p.name.value not in by_name]
+        declared = [
+            cast(cst.Param, hp.param).with_changes(comma=cst.MaybeSentinel.DEFAULT) for hp in wanted
+        ]
+        star_arg = params.star_arg
+        if isinstance(star_arg, cst.ParamStar) and not kwonly:
+            star_arg = cst.MaybeSentinel.DEFAULT  # a bare `*` needs a keyword-only parameter
+        new = cst.Parameters(
+            params=[
+                positional[0].with_changes(comma=cst.MaybeSentinel.DEFAULT),
+                *declared,
+                *(p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in own),
+            ],
+            star_arg=star_arg,
+            kwonly_params=[p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in kwonly],
+            star_kwarg=star.with_changes(comma=cst.MaybeSentinel.DEFAULT) if star else None,
+        )
+        if isinstance(new.star_arg, cst.Param | cst.ParamStar):
+            new = new.with_changes(
+                star_arg=new.star_arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            )
+        prologue = [f'{star.name.value}["{name}"] = {name}' for name in into_kw] if star else []
+        if new.deep_equals(params) and not prologue:
+            return None
+        self._hook_rewrites[hook] = _HookRewrite(params=self._fit(hook, new), prologue=prologue)
         return None
+
+    def _fit(self, hook: cst.FunctionDef, params: cst.Parameters) -> cst.Parameters:
+        """``params`` on one line if the ``def`` line then fits the file's line length,
+        else one parameter per line with a trailing comma (as black and ruff lay it out)."""
+        header = hook.with_changes(
+            params=params, decorators=[], leading_lines=[], body=cst.SimpleStatementSuite([])
+        )
+        depth = self._depth(hook)
+        first = self.module.code_for_node(header).splitlines()[0].rstrip()
+        unit = self.module.default_indent
+        width = len((unit * depth).expandtabs(self._tab_width)) + len(first.removesuffix(":"))
+        if width <= self._line_length:
+            return params
+
+        def line(extra: str) -> cst.ParenthesizedWhitespace:
+            return cst.ParenthesizedWhitespace(
+                first_line=cst.TrailingWhitespace(),
+                indent=True,
+                last_line=cst.SimpleWhitespace(extra),
+            )
+
+        elements = _param_elements(params)
+        laid = {
+            id(e): e.with_changes(
+                comma=cst.Comma(whitespace_after=line(unit if e is not elements[-1] else ""))
+            )
+            for e in elements
+        }
+
+        def put(e: Any) -> Any:
+            return laid.get(id(e), e)
+
+        return params.with_changes(
+            params=[put(p) for p in params.params],
+            star_arg=put(params.star_arg),
+            kwonly_params=[put(p) for p in params.kwonly_params],
+            star_kwarg=put(params.star_kwarg) if params.star_kwarg is not None else None,
+        )
+
+    def _depth(self, node: cst.CSTNode) -> int:
+        depth = 0
+        current = self._parents.get(node)
+        while current is not None:
+            if isinstance(current, cst.IndentedBlock):
+                depth += 1
+            current = self._parents.get(current)
+        return depth
+
+    def _handler_becomes_hook(
+        self, group: _Group, handler: cst.FunctionDef | None, label: str
+    ) -> None:
+        """No hook declares the handler's parameters, yet 0.1 validated them before the
+        handshake: a do-nothing ``@route.handler`` becomes an ``@route.on_connect`` hook
+        taking the socket and those parameters; anything else is flagged."""
+        uses = group.attrs("handler")
+        use = uses[0] if uses else None
+        if (
+            use is not None
+            and use.kind == "decorator"
+            and use.decorator is not None
+            and handler is not None
+            and _body_does_nothing(handler.body)
+        ):
+            self._handler_hooks[handler] = handler.decorators.index(use.decorator)
+            return
+        self._todo(
+            use.node if use is not None else group.ctors[0],
+            f"0.1 refused connections to `{label}` whose handler parameters were missing or "
+            "did not convert, before the handshake; declare them on an on_connect hook "
+            "(`async def on_connect(sock, name: str)`) to keep that.",
+            anchor="hook-parameters",
+        )
+
+    @staticmethod
+    def _as_connect_hook(func: cst.FunctionDef, at: int) -> cst.FunctionDef:
+        decorators = list(func.decorators)
+        decorator = decorators[at]
+        if isinstance(decorator.decorator, cst.Attribute):
+            decorators[at] = decorator.with_changes(
+                decorator=decorator.decorator.with_changes(attr=cst.Name("on_connect"))
+            )
+        params = func.params
+        sock = cst.Param(name=cst.Name("sock"))
+        new_params = params.with_changes(
+            params=[
+                sock,
+                *(p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in params.params),
+            ],
+            posonly_params=[],
+        )
+        return func.with_changes(decorators=decorators, params=new_params)
+
+    def _declared_by_hooks(
+        self, group: _Group, analyzer: _Analyzer, signature: list[_HandlerParam]
+    ) -> tuple[set[str], cst.FunctionDef | None]:
+        """Handler parameters some hook will declare, and the hook to declare the rest."""
+        names = {hp.name for hp in signature}
+        declared: set[str] = set()
+        target: cst.FunctionDef | None = None
+        for attr in ("on_connect", "on_disconnect"):
+            for use in group.attrs(attr):
+                hook = self._hook_function(use, analyzer)
+                if hook is None:
+                    continue
+                target = target or hook
+                params = hook.params
+                declared |= {
+                    p.name.value for p in (*params.params[1:], *params.kwonly_params)
+                } & names
+                star = params.star_kwarg
+                if isinstance(star, cst.Param) and self._param_used(star):
+                    declared |= names
+        return declared, target
 
     def _param_used(self, param: cst.Param) -> bool:
         scope = self.get_metadata(ScopeProvider, param.name, None)
@@ -1270,10 +1406,26 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         label = self._route_label(group)
         signature, handler_func = self._handler_signature(group, analyzer)
         path_params = self._path_params(group)
+        declare: list[str] = []
+        first_hook: cst.FunctionDef | None = None
+        if signature:
+            declared, first_hook = self._declared_by_hooks(group, analyzer, signature)
+            declare = [hp.name for hp in signature if hp.name not in declared]
         for use in group.attrs(*_HOOKS):
             hook = self._hook_function(use, analyzer)
-            self._plan_hook(use, hook, signature, path_params, dry_run=False)
+            self._plan_hook(
+                use,
+                hook,
+                signature,
+                path_params,
+                dry_run=False,
+                declare=declare if hook is first_hook else (),
+            )
+        if declare and first_hook is None:
+            self._handler_becomes_hook(group, handler_func, label)
         for use in group.attrs("handler"):
+            if use.decorated is not None and use.decorated in self._handler_hooks:
+                continue  # it became the on_connect hook that declares the parameters
             if use.kind == "decorator" and use.decorator is not None:
                 self._drop_decorators.add(use.decorator)
                 self._release(use.decorator)
@@ -1563,12 +1715,24 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     ) -> cst.FunctionDef | cst.RemovalSentinel:
         if original_node in self._remove_funcs:
             return cst.RemovalSentinel.REMOVE
+        if original_node in self._handler_hooks:
+            return self._as_connect_hook(updated_node, self._handler_hooks[original_node])
         rewrite = self._hook_rewrites.get(original_node)
         if rewrite is None:
             return updated_node
-        updated_node = updated_node.with_changes(
-            params=_strip_params(updated_node.params, rewrite.remove)
-        )
+        updated_node = updated_node.with_changes(params=rewrite.params)
+        elements = _param_elements(rewrite.params)
+        first = elements[0].comma if elements else None
+        if isinstance(first, cst.Comma) and isinstance(
+            first.whitespace_after, cst.ParenthesizedWhitespace
+        ):  # laid out one parameter per line by _fit
+            updated_node = updated_node.with_changes(
+                whitespace_before_params=first.whitespace_after
+            )
+        else:
+            updated_node = updated_node.with_changes(
+                whitespace_before_params=cst.SimpleWhitespace("")
+            )
         if rewrite.prologue:
             config = self.module.config_for_parsing
             statements = [cst.parse_statement(line, config=config) for line in rewrite.prologue]

@@ -36,21 +36,15 @@ async def floors_handler(org: str, floor: int, token: str = "", limit: int = 10)
 
 @floors.on_connect
 async def connect(
-    sock: ISocket
+    sock: ISocket, org: str, floor: int, token: str = "", limit: int = 10
 ) -> None:
-    org = sock.path_params["org"]
-    floor = sock.path_params["floor"]
-    token = sock.query_params.get("token", "")
-    limit = int(sock.query_params["limit"]) if "limit" in sock.query_params else 10
     CALLS.append(("connect", org, floor, token, limit))
     await sock.allow_if(token == "letmein", reason="bad token")
     sock.assigns.update(org=org, floor=floor, limit=limit)
 
 
 @floors.on_disconnect
-async def disconnect(sock: ISocket) -> None:
-    org = sock.path_params["org"]
-    floor = sock.path_params["floor"]
+async def disconnect(sock: ISocket, org: str, floor: int, token: str = "", limit: int = 10) -> None:
     CALLS.append(("disconnect", org, floor))
 
 
