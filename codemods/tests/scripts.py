@@ -77,3 +77,101 @@ CASES: list[Case] = [
     Case("floors_app", "codemods/tests/corpus/floors_app.py", FLOORS),
     Case("legacy_chat", "examples/legacy_chat/app.py", LEGACY_CHAT),
 ]
+
+
+def _corpus2(name: str, script: Script) -> Case:
+    return Case(name, f"codemods/tests/corpus2/{name}.py", script)
+
+
+def _join_and(topic: str, *steps: dict[str, object]) -> list[dict[str, object]]:
+    return [frames(topic, "join"), *steps, frames(topic, "leave"), frames(topic, "after")]
+
+
+CASES += [
+    _corpus2(
+        "c01_alias_import",
+        Script(
+            refused_urls=["/c01/acme?user=mallory"],
+            sessions=[
+                Session("/c01/acme?user=ann", _join_and("room:a", frames("room:a", "hi", 1))),
+                Session("/c01/acme", _join_and("room:b", frames("room:b", "hi", "x"))),
+            ],
+        ),
+    ),
+    _corpus2(
+        "c02_module_import",
+        Script(
+            refused_urls=["/c02", "/c02?token=t&limit=lots"],
+            sessions=[
+                Session(
+                    "/c02?token=t&limit=5",
+                    _join_and("chat:1", frames("chat:1", "count", 9), frames("chat:1", "count", 2)),
+                ),
+                Session("/c02?token=u", _join_and("chat:2", frames("chat:2", "count", 9))),
+            ],
+        ),
+    ),
+    _corpus2(
+        "c03_websocket_submodule",
+        Script(
+            sessions=[
+                Session(
+                    "/c03",
+                    [
+                        frames("lobby", "join"),
+                        *_join_and("room:7", frames("room:7", "echo", {"a": [1, "é"]})),
+                        frames("room:7", "echo", "gone"),
+                    ],
+                )
+            ],
+        ),
+    ),
+    _corpus2(
+        "c04_factory",
+        Script(sessions=[Session("/c04/kitchen", _join_and("msg:1", frames("msg:1", "ping", 3)))]),
+    ),
+    _corpus2(
+        "c05_class_attribute",
+        Script(
+            sessions=[
+                Session("/c05?nick=bo", _join_and("room:1", frames("room:1", "say", "hey"))),
+                Session("/c05", _join_and("room:2", frames("room:2", "nope"))),
+            ]
+        ),
+    ),
+    _corpus2(
+        "c06_crlf",
+        Script(
+            refused_urls=["/c06?page=two"],
+            sessions=[
+                Session("/c06?page=2", _join_and("room:1", frames("room:1", "page"))),
+                Session("/c06", _join_and("room:1", frames("room:1", "page"))),
+            ],
+        ),
+    ),
+    _corpus2(
+        "c07_tabs",
+        Script(
+            refused_urls=["/c07?loud=maybe"],
+            sessions=[
+                Session("/c07?loud=yes", _join_and("room:1", frames("room:1", "say", "hi"))),
+                Session("/c07", _join_and("room:1", frames("room:1", "say", "hi"))),
+            ],
+        ),
+    ),
+    _corpus2(
+        "c08_no_hooks_required_param",
+        Script(
+            refused_urls=["/c08", "/c08?token=t&retries=x"],
+            sessions=[Session("/c08?token=t", _join_and("room:1", frames("room:1", "whoami")))],
+        ),
+    ),
+    _corpus2(
+        "c09_app",
+        Script(sessions=[Session("/c09", _join_and("room:1", frames("room:1", "say", "yo")))]),
+    ),
+    _corpus2(
+        "c10_test_module",
+        Script(sessions=[Session("/c10", _join_and("room:1", frames("room:1", "add", [4, 5])))]),
+    ),
+]

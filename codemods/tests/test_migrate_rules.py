@@ -500,13 +500,7 @@ class TestHookParametersOnTheHub(MigrateTest):
 
 
             @ws.on_disconnect
-            async def disconnect(
-                sock: ISocket,
-                room: str,
-                user: str,
-                limit: int = 10,
-                **params: Any,
-            ) -> None:
+            async def disconnect(sock: ISocket, room: str, user: str, limit: int = 10, **params: Any) -> None:
                 params["room"] = room
                 params["user"] = user
                 params["limit"] = limit
@@ -568,5 +562,45 @@ class TestHookParametersOnTheHub(MigrateTest):
             @ws.on_connect
             async def connect(sock, token: str, **kw) -> None:
                 pass
+            """,
+        )
+
+    def test_a_signature_too_long_for_the_line_is_one_parameter_per_line(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            ws = WebSocketRoute("/ws/{organisation}")
+            ws.channel("chat:{id}")
+
+
+            @ws.on_disconnect
+            async def disconnect(sock, **params) -> None:
+                print(params)
+
+
+            @ws.handler
+            async def handle(organisation: str, username: str, conversation_limit: int = 10) -> None:
+                return None
+            """,
+            """
+            from sockethub import SocketHub
+
+            ws = SocketHub("/ws/{organisation}", ordering="connection", per_join_sockets=False)
+            ws.channel("chat:{id}")
+
+
+            @ws.on_disconnect
+            async def disconnect(
+                sock,
+                organisation: str,
+                username: str,
+                conversation_limit: int = 10,
+                **params,
+            ) -> None:
+                params["organisation"] = organisation
+                params["username"] = username
+                params["conversation_limit"] = conversation_limit
+                print(params)
             """,
         )

@@ -1125,7 +1125,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         depth = self._depth(hook)
         first = self.module.code_for_node(header).splitlines()[0].rstrip()
         unit = self.module.default_indent
-        width = len((unit * depth).expandtabs(self._tab_width)) + len(first.removesuffix(":"))
+        first = first.removesuffix("pass").rstrip()  # the empty suite prints as `: pass`
+        width = len((unit * depth).expandtabs(self._tab_width)) + len(first)
         if width <= self._line_length:
             return params
 
