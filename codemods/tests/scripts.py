@@ -175,3 +175,24 @@ CASES += [
         Script(sessions=[Session("/c10", _join_and("room:1", frames("room:1", "add", [4, 5])))]),
     ),
 ]
+
+
+def _ping(url: str, topic: str) -> Session:
+    return Session(url, _join_and(topic, frames(topic, "ping", url)))
+
+
+CASES += [
+    _corpus2(
+        "c11_sub_tree",
+        Script(
+            sessions=[
+                _ping("/ws/v1", "room:1"),
+                _ping("/ws/v1/admin", "audit:a"),
+                _ping("/raw/kids", "toy:1"),
+                _ping("/chat", "lobby:1"),
+                _ping("/chat/side", "corner:1"),
+                _ping("/ws/v1", "audit:a"),  # not served there
+            ]
+        ),
+    ),
+]

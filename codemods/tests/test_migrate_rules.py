@@ -604,3 +604,49 @@ class TestHookParametersOnTheHub(MigrateTest):
                 print(params)
             """,
         )
+
+
+class TestSubTrees(MigrateTest):
+    def test_sub_children_become_hubs_at_the_path_0_1_served(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            api = WebSocketRoute("ws")
+            api.channel("top:{x}")
+            v1 = api.sub("v1")
+            v1.channel("room:{id}")
+            deep = v1.sub("/deep")
+            deep.channel("d:{id}")
+            """,
+            """
+            from sockethub import SocketHub
+
+            api = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            api.channel("top:{x}")
+            v1 = SocketHub("/ws/v1", ordering="connection", per_join_sockets=False)
+            api.children.append(v1)  # 0.1's api.sub(...)
+            v1.channel("room:{id}")
+            deep = SocketHub("/ws/v1/deep", ordering="connection", per_join_sockets=False)
+            v1.children.append(deep)  # 0.1's v1.sub(...)
+            deep.channel("d:{id}")
+            """,
+        )
+
+    def test_a_child_that_cannot_migrate_keeps_its_parent_on_0_1(self) -> None:
+        out = migrate(
+            self.make_fixture_data(
+                """
+                from sockethub import WebSocketRoute
+
+                api = WebSocketRoute("/ws")
+                api.channel("top:{x}")
+                v1 = api.sub("v1")
+                v1.channel("room:{id}")
+                h = v1.handler(lambda: None)
+                """
+            )
+        )
+        assert 'api = WebSocketRoute("/ws")' in out and 'v1 = api.sub("v1")' in out
+        assert out.count("TODO(sockethub-migrate)") == 2
+        assert migrate(out) == out

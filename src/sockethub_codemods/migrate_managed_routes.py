@@ -6,6 +6,7 @@ module at a time: a route is judged by what this module does with it.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -85,6 +86,17 @@ class _Use:
     stmt: cst.Expr | None = None
     decorated: cst.FunctionDef | None = None
     decorator: cst.Decorator | None = None
+
+
+@dataclass
+class _SubSite:
+    """``child = parent.sub(path)`` as a statement of its own."""
+
+    call: cst.Call
+    assign: cst.Assign
+    parent: str
+    path: str | None
+    child: str
 
 
 @dataclass
@@ -171,6 +183,7 @@ class _Analyzer(cst.CSTVisitor):
         self.hub_ctors: list[tuple[str, cst.Call]] = []
         self.imports_sockethub = False
         self.endpoint_subclasses: list[cst.ClassDef] = []
+        self.subs: list[_SubSite] = []
         self.uses: list[_Use] = []
         self.annotations: list[tuple[cst.BaseExpression, str]] = []
         self.functions: dict[str, cst.FunctionDef] = {}
@@ -259,6 +272,23 @@ class _Analyzer(cst.CSTVisitor):
         self.func_stack.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value == "sub"
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and isinstance(self.parents.get(node), cst.SimpleStatementLine)
+        ):
+            # `child = parent.sub("path")`: the child is its own object, not "any sub()".
+            parent = self.expr_handle(value.func.value)
+            path = _literal_str(value.args[0].value) if len(value.args) == 1 else None
+            target = self.name_key(node.targets[0].target)
+            self.uf.find(target)
+            if parent is not None:
+                self.subs.append(_SubSite(value, node, parent, path, target))
+            return
         self.link_targets([t.target for t in node.targets], node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -399,6 +429,44 @@ def _same_node(a: cst.CSTNode | None, b: cst.CSTNode | None) -> bool:
     if a is None or b is None:
         return a is b
     return a.deep_equals(b)
+
+
+def _normalise_path(path: str) -> str:
+    """0.1's path normalisation (sockethub.websocket.normalise_path, restated so the
+    codemod does not import the library it migrates)."""
+    path = path.replace(" ", "")
+    if path and not path.startswith("/"):
+        path = "/" + path
+    if len(path) > 1 and path.endswith("/"):
+        raise ValueError(path)
+    return path
+
+
+def _join_paths(parent: str, child: str) -> str:
+    """0.1's join of a parent and a child path (sockethub.websocket.join_paths)."""
+    if child == "/":
+        child = ""
+    return parent.rstrip("/") + child or "/"
+
+
+def _with_normalised_path(call: cst.Call) -> cst.Call:
+    """``WebSocketRoute("ws")`` served ``/ws`` (0.1 normalised it); ``SocketHub`` takes a
+    path as written, so a literal path is written normalised."""
+    args = list(call.args)
+    if not args or args[0].keyword is not None or args[0].star:
+        return call
+    first = args[0].value
+    literal = _literal_str(first)
+    if literal is None or not isinstance(first, cst.SimpleString):
+        return call
+    try:
+        path = _normalise_path(literal)
+    except ValueError:
+        return call  # 0.1 refused it as well
+    if path == literal:
+        return call
+    args[0] = args[0].with_changes(value=cst.SimpleString(json.dumps(path)))
+    return call.with_changes(args=args)
 
 
 def _has_comment(lines: Sequence[cst.EmptyLine]) -> bool:
@@ -667,6 +735,9 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._hub_beside: dict[cst.ImportFrom, cst.ImportAlias] = {}
         self._on_path: set[cst.CSTNode] | None = None
         self._handler_hooks: dict[cst.FunctionDef, int] = {}
+        self._sub_calls: dict[cst.Call, str] = {}
+        self._sub_parents: dict[cst.Assign, cst.BaseExpression] = {}
+        self._sub_sites: list[tuple[_SubSite, str, str]] = []
         self._todos: dict[cst.CSTNode, list[str]] = {}
         self._line_length = line_length_for(context.filename)
         self._tab_width = 4
@@ -734,6 +805,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             *self._rename_modules,
             *self._hub_beside,
             *self._handler_hooks,
+            *self._sub_calls,
+            *self._sub_parents,
         ]
         on_path: set[cst.CSTNode] = set()
         for node in targets:
@@ -791,6 +864,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             or self._rename_aliases
             or self._hub_beside
             or self._isinstance_rewrites
+            or self._sub_calls
+            or self._handler_hooks
             or self._todos
         )
 
@@ -806,9 +881,11 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 continue  # a SocketHub already (hand-written, or our own output)
             if group.ctors and managed and not group.attrs("endpoint"):
                 candidates.add(key)
+        self._plan_subs(groups, analyzer, candidates)
         for key in candidates:
             if not self._check_group(groups[key], analyzer):
                 blocked.add(key)
+        self._settle_subs(groups, candidates, blocked)
         self._plan_merges(groups, analyzer, candidates, blocked)
         for key in candidates - blocked:
             self._convert_group(groups[key], analyzer)
@@ -954,6 +1031,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         label = self._route_label(group)
         ok = True
         for use in group.attrs("sub"):
+            if use.call is not None and use.call in self._sub_calls:
+                continue  # its child becomes a SocketHub served under this route
             self._todo(
                 use.node,
                 f"`{label}.sub(...)` makes child routes, which SocketHub does not have; "
@@ -1393,6 +1472,9 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
 
     def _convert_group(self, group: _Group, analyzer: _Analyzer) -> None:
         for call in group.ctors:
+            if call in self._sub_calls:
+                self.add_needed_import("sockethub", "SocketHub")
+                continue  # rewritten whole in leave_Call
             self._replace_ref(call.func)
             self._hub_args.add(call)
             if any(arg.star == "**" for arg in call.args):
@@ -1457,6 +1539,65 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     "delete it.",
                     anchor="handler-with-a-body",
                 )
+
+    def _plan_subs(
+        self, groups: dict[str, _Group], analyzer: _Analyzer, candidates: set[str]
+    ) -> None:
+        """``child = parent.sub("x")`` with managed calls on ``child`` (and no routes of
+        its own): the child becomes ``SocketHub(<the path 0.1 served>)`` added to the
+        parent's children, so it is served at that path, inside the parent's middlewares,
+        whatever the parent is. Other sub trees are flagged (in _check_group)."""
+        for site in analyzer.subs:
+            key = analyzer.uf.find(site.child)
+            child = groups.get(key)
+            parent = groups.get(analyzer.uf.find(site.parent))
+            if child is None or parent is None or site.path is None:
+                continue
+            if child.ctors or child.hub_ctors or not child.attrs(*_MANAGED):
+                continue
+            if child.attrs("endpoint", *_COMPOSE):
+                continue
+            if parent.ctors and parent.ctors[0] in self._sub_calls:
+                parent_path: str | None = self._sub_calls[parent.ctors[0]]  # nested sub
+            else:
+                parent_path = self._path_literal(parent) if parent.ctors else None
+            if parent_path is None:
+                continue
+            try:
+                path = _join_paths(_normalise_path(parent_path), _normalise_path(site.path))
+            except ValueError:
+                continue  # 0.1 refuses it too: leave it to fail the same way
+            if not path.startswith("/"):
+                continue
+            self._sub_calls[site.call] = path
+            self._sub_parents[site.assign] = site.call.func
+            self._sub_sites.append((site, key, analyzer.uf.find(site.parent)))
+            child.ctors.append(site.call)
+            candidates.add(key)
+
+    def _settle_subs(
+        self, groups: dict[str, _Group], candidates: set[str], blocked: set[str]
+    ) -> None:
+        """A child that stays a 0.1 route keeps its ``parent.sub(...)``, so its parent
+        must stay a 0.1 route too (a SocketHub has no ``sub``); repeat up the tree."""
+        changed = True
+        while changed:
+            changed = False
+            for site, child, parent in self._sub_sites:
+                if site.call not in self._sub_calls or child not in blocked:
+                    continue
+                del self._sub_calls[site.call]
+                del self._sub_parents[site.assign]
+                changed = True
+                if parent in candidates and parent not in blocked:
+                    blocked.add(parent)
+                    label = self._route_label(groups[parent])
+                    self._todo(
+                        site.call,
+                        f"`{label}` stays a deprecated 0.1 WebSocketRoute: this child route "
+                        "cannot be migrated (see its TODO) and needs `sub`.",
+                        anchor="sub-and-merge-trees",
+                    )
 
     def _plan_internals(
         self, groups: dict[str, _Group], converted: set[str], analyzer: _Analyzer
@@ -1676,7 +1817,14 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if original_node in self._hub_args:
-            return _with_facade_args(updated_node)
+            return _with_facade_args(_with_normalised_path(updated_node))
+        sub_path = self._sub_calls.get(original_node)
+        if sub_path is not None:
+            hub = cst.Call(
+                func=cst.Name("SocketHub"),
+                args=[cst.Arg(cst.SimpleString(json.dumps(sub_path)))],
+            )
+            return _with_facade_args(hub)
         route = self._isinstance_rewrites.get(original_node)
         if route is not None:
             first = updated_node.args[0]
@@ -1696,6 +1844,23 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         return updated_node.with_changes(
             func=updated_node.func.with_changes(attr=cst.Name("include")), args=kept
         )
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        for small in original_node.body:
+            parent = self._sub_parents.get(small) if isinstance(small, cst.Assign) else None
+            if parent is None or not isinstance(parent, cst.Attribute):
+                continue
+            assert isinstance(small, cst.Assign)
+            target = self.module.code_for_node(small.targets[0].target)
+            owner = self.module.code_for_node(parent.value)
+            attach = cst.parse_statement(
+                f"{owner}.children.append({target})  # 0.1's {owner}.sub(...)\n",
+                config=self.module.config_for_parsing,
+            )
+            return cst.FlattenSentinel([updated_node, attach])
+        return updated_node
 
     def leave_Expr(
         self, original_node: cst.Expr, updated_node: cst.Expr
