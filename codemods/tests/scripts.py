@@ -196,3 +196,23 @@ CASES += [
         ),
     ),
 ]
+
+
+def _read(url: str, topic: str) -> Session:
+    return Session(url, _join_and(topic, frames(topic, "read")))
+
+
+CASES += [
+    _corpus2(
+        "c12_merge_prefix",
+        Script(
+            sessions=[
+                _read("/ws/v1?user=ann", "news:1"),
+                _read("/ws/v1", "news:2"),
+                _read("/api", "main:1"),
+                _read("/api/extra", "side:1"),
+                _read("/api", "side:1"),  # not served on the parent
+            ]
+        ),
+    ),
+]

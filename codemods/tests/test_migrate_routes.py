@@ -640,7 +640,8 @@ class TestHookParameters(MigrateTest):
             r = SocketHub("/r/{x}", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(sock, x, retries=3):
+            async def c(sock, x):
+                retries = 3
                 print(x, retries)
             """,
         )
@@ -767,7 +768,7 @@ class TestComposition(MigrateTest):
             """,
         )
 
-    def test_merge_with_path_prefix_or_hooks_is_flagged(self) -> None:
+    def test_merge_with_path_prefix_becomes_a_child_at_the_0_1_path(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -779,19 +780,13 @@ class TestComposition(MigrateTest):
             main.merge(child, parent_prefix="/api")
             """,
             """
-            from sockethub import WebSocketRoute
+            from sockethub import SocketHub
 
-            main = WebSocketRoute("/ws")
-            child = WebSocketRoute("/child")
+            main = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            child = SocketHub("/ws/child", ordering="connection", per_join_sockets=False)
             main.channel("m:{x}")
             child.channel("c:{x}")
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is removed from route
-            #   paths in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks;
-            #   parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies
-            #   only channels onto this connection with a topic prefix. Migrate these routes by hand
-            #   (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix). See
-            #   MIGRATION.md#sub-and-merge-trees.
-            main.merge(child, parent_prefix="/api")
+            main.children.append(child)
             """,
         )
 

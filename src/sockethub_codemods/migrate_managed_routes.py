@@ -449,6 +449,27 @@ def _join_paths(parent: str, child: str) -> str:
     return parent.rstrip("/") + child or "/"
 
 
+def _defaulted_extras(hook: cst.FunctionDef, declared: set[str]) -> list[cst.Param]:
+    """The hook's parameters after the socket that the handler does not declare and that
+    have a default (0.1 never passed them, so they always had it)."""
+    params = hook.params
+    rest = [*params.posonly_params, *params.params][1:] + list(params.kwonly_params)
+    return [p for p in rest if p.name.value not in declared and p.default is not None]
+
+
+def _with_path(call: cst.Call, path: str) -> cst.Call:
+    """``call`` with its path argument (first positional or ``path=``) set to ``path``."""
+    literal = cst.SimpleString(json.dumps(path))
+    args = list(call.args)
+    for i, arg in enumerate(args):
+        if (arg.keyword is None and i == 0 and not arg.star) or (
+            arg.keyword is not None and arg.keyword.value == "path"
+        ):
+            args[i] = arg.with_changes(value=literal)
+            return call.with_changes(args=args)
+    return call.with_changes(args=[cst.Arg(literal), *args])
+
+
 def _with_normalised_path(call: cst.Call) -> cst.Call:
     """``WebSocketRoute("ws")`` served ``/ws`` (0.1 normalised it); ``SocketHub`` takes a
     path as written, so a literal path is written normalised."""
@@ -738,6 +759,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._sub_calls: dict[cst.Call, str] = {}
         self._sub_parents: dict[cst.Assign, cst.BaseExpression] = {}
         self._sub_sites: list[tuple[_SubSite, str, str]] = []
+        self._ctor_paths: dict[cst.Call, str] = {}
+        self._merge_children_of: dict[cst.Expr, tuple[cst.BaseExpression, cst.BaseExpression]] = {}
         self._todos: dict[cst.CSTNode, list[str]] = {}
         self._line_length = line_length_for(context.filename)
         self._tab_width = 4
@@ -807,6 +830,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             *self._handler_hooks,
             *self._sub_calls,
             *self._sub_parents,
+            *self._merge_children_of,
         ]
         on_path: set[cst.CSTNode] = set()
         for node in targets:
@@ -865,6 +889,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             or self._hub_beside
             or self._isinstance_rewrites
             or self._sub_calls
+            or self._merge_children_of
             or self._handler_hooks
             or self._todos
         )
@@ -1125,7 +1150,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         into ``kw``; ``declare`` names parameters this hook must declare so that the hub
         still validates them (no other hook does).
         """
-        if signature == []:
+        if signature == [] and (hook is None or not _defaulted_extras(hook, set())):
             return None  # 0.1 passed no keyword arguments: nothing to do
         if hook is None:
             return f"the `{use.attr}` hook is not a function defined in this module"
@@ -1165,10 +1190,13 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 mine.default, theirs.default
             )
 
-        if not into_kw and all(same(hp) for hp in wanted):
+        # A parameter the handler did not declare was never passed by 0.1: it always had
+        # its default. On a hub it would be read from the query, so it becomes a local.
+        fixed = _defaulted_extras(hook, set(by_name))
+        if not into_kw and not fixed and all(same(hp) for hp in wanted):
             return None  # it already declares them as the handler did: nothing to change
-        own = [p for p in positional[1:] if p.name.value not in by_name]
-        kwonly = [p for p in params.kwonly_params if p.name.value not in by_name]
+        own = [p for p in positional[1:] if p.name.value not in by_name and p not in fixed]
+        kwonly = [p for p in params.kwonly_params if p.name.value not in by_name and p not in fixed]
         declared = [
             cast(cst.Param, hp.param).with_changes(comma=cst.MaybeSentinel.DEFAULT) for hp in wanted
         ]
@@ -1189,7 +1217,13 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             new = new.with_changes(
                 star_arg=new.star_arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)
             )
-        prologue = [f'{star.name.value}["{name}"] = {name}' for name in into_kw] if star else []
+        prologue = [
+            f"{p.name.value} = {self._code(cast(cst.BaseExpression, p.default))}"
+            for p in fixed
+            if self._param_used(p)
+        ]
+        if star:
+            prologue += [f'{star.name.value}["{name}"] = {name}' for name in into_kw]
         if new.deep_equals(params) and not prologue:
             return None
         self._hook_rewrites[hook] = _HookRewrite(params=self._fit(hook, new), prologue=prologue)
@@ -1364,6 +1398,11 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         sites: list[tuple[str, _Use]] = [
             (key, use) for key, group in groups.items() for use in group.attrs(*_COMPOSE)
         ]
+        sites = [
+            (key, use)
+            for key, use in sites
+            if not self._merge_as_child(key, use, groups, analyzer, candidates, blocked)
+        ]
         # Children merged into something are candidates only if their merge converts.
         changed = True
         while changed:
@@ -1406,6 +1445,83 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     "Keep this line if that is what you meant, else delete it.",
                     anchor="a-merge-at-the-parents-own-path",
                 )
+
+    def _merge_as_child(
+        self,
+        parent_key: str,
+        use: _Use,
+        groups: dict[str, _Group],
+        analyzer: _Analyzer,
+        candidates: set[str],
+        blocked: set[str],
+    ) -> bool:
+        """``parent.merge(route[, parent_prefix=P])`` of one managed route with a path of
+        its own, used nowhere else: ``route`` becomes a SocketHub at the path 0.1 served
+        the copy at, added to ``parent.children``. True if planned so."""
+        call = use.call
+        if use.kind != "stmt_call" or call is None or use.stmt is None:
+            return False
+        positional = [a for a in call.args if a.keyword is None]
+        keywords = [a for a in call.args if a.keyword is not None]
+        if len(positional) != 1 or positional[0].star or len(keywords) > 1:
+            return False
+        prefix = ""
+        if keywords:
+            if keywords[0].keyword is None or keywords[0].keyword.value != "parent_prefix":
+                return False
+            value = keywords[0].value
+            if isinstance(value, cst.Name) and value.value == "None":
+                prefix = ""
+            else:
+                literal = _literal_str(value)
+                if literal is None:
+                    return False
+                prefix = literal
+        arg = positional[0].value
+        if not isinstance(arg, cst.Name):
+            return False
+        handle = analyzer.expr_handle(arg)
+        if handle is None:
+            return False
+        key = analyzer.uf.find(handle)
+        child, parent = groups.get(key), groups.get(parent_key)
+        if child is None or parent is None or key not in candidates or key in blocked:
+            return False
+        if len(child.ctors) != 1 or child.ctors[0] in self._sub_calls:
+            return False
+        if child.attrs("sub", *_COMPOSE, *_INTERNALS) or child.annotations:
+            return False
+        if parent.ctors and parent.ctors[0] in self._sub_calls:
+            parent_path: str | None = self._sub_calls[parent.ctors[0]]
+        else:
+            parent_path = self._path_literal(parent) if len(parent.ctors) == 1 else None
+        child_path = self._path_literal(child)
+        if parent_path is None or not child_path:
+            return False  # a pathless child: the `include` rule below
+        if not self._only_registered_and_merged(arg, child):
+            return False  # served elsewhere too: 0.1 copied it, one hub cannot be two
+        try:
+            own = _normalise_path(child_path)
+            path = _join_paths(_normalise_path(parent_path), own.removeprefix(prefix))
+        except ValueError:
+            return False
+        if not path.startswith("/"):
+            return False
+        self._ctor_paths[child.ctors[0]] = path
+        self._merge_children_of[use.stmt] = (use.node.value, arg)
+        return True
+
+    def _only_registered_and_merged(self, arg: cst.Name, group: _Group) -> bool:
+        """Every reference to the route's name is a registration call on it, or ``arg``."""
+        scope: Scope | None = self.get_metadata(ScopeProvider, arg, None)
+        if scope is None:
+            return False
+        uses = {u.node.value for u in group.uses}
+        for assignment in scope[arg.value]:
+            for access in assignment.references:
+                if access.node is not arg and access.node not in uses:
+                    return False
+        return True
 
     def _merge_children(self, use: _Use, analyzer: _Analyzer) -> list[str | None]:
         if use.call is None:
@@ -1817,6 +1933,9 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if original_node in self._hub_args:
+            merged_path = self._ctor_paths.get(original_node)
+            if merged_path is not None:
+                updated_node = _with_path(updated_node, merged_path)
             return _with_facade_args(_with_normalised_path(updated_node))
         sub_path = self._sub_calls.get(original_node)
         if sub_path is not None:
@@ -1864,7 +1983,15 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
 
     def leave_Expr(
         self, original_node: cst.Expr, updated_node: cst.Expr
-    ) -> cst.Expr | cst.RemovalSentinel:
+    ) -> cst.BaseSmallStatement | cst.RemovalSentinel:
+        merged = self._merge_children_of.get(original_node)
+        if merged is not None:
+            owner, child = (self.module.code_for_node(n) for n in merged)
+            return cst.Expr(
+                cst.parse_expression(
+                    f"{owner}.children.append({child})", config=self.module.config_for_parsing
+                )
+            )
         if original_node in self._remove_stmts:
             return cst.RemovalSentinel.REMOVE
         return updated_node
