@@ -216,3 +216,96 @@ CASES += [
         ),
     ),
 ]
+
+
+def _one(url: str, topic: str, event: str, payload: object = None) -> Session:
+    return Session(url, _join_and(topic, frames(topic, event, payload)))
+
+
+CASES += [
+    _corpus2(
+        "c13_plain_calls",
+        Script(
+            sessions=[
+                _one("/c13?tag=x", "room:1", "shout", "hey"),
+                _one("/c13", "room:1", "shout", 1),
+            ]
+        ),
+    ),
+    _corpus2("c14_submodule_alias", Script(sessions=[_one("/c14", "room:9", "id")])),
+    _corpus2(
+        "c15_dotted_import",
+        Script(refused_urls=["/c15/x"], sessions=[_one("/c15/21", "room:1", "double")]),
+    ),
+    _corpus2(
+        "c16_shared_noop",
+        Script(sessions=[_one("/c16/a", "room:1", "where"), _one("/c16/b", "room:1", "where")]),
+    ),
+    _corpus2("c17_keyword_path", Script(sessions=[_one("/c17", "room:1", "hi")])),
+    _corpus2(
+        "c18_precedence",
+        Script(sessions=[_one("/c18", "game:7", "which"), _one("/c18", "game:7:red", "which")]),
+    ),
+    _corpus2(
+        "c19_join_exit_calls",
+        Script(
+            sessions=[
+                Session("/c19", [frames("room:1", "join"), frames("room:2", "join")]),
+                _one("/c19", "room:3", "nothing"),
+            ]
+        ),
+    ),
+    _corpus2(
+        "c20_kwonly",
+        Script(
+            refused_urls=["/c20", "/c20?user=a&level=high"],
+            sessions=[
+                _one("/c20?user=ann&level=3", "room:1", "me"),
+                _one("/c20?user=bo", "room:1", "me"),
+            ],
+        ),
+    ),
+    _corpus2("c21_emit_unicode", Script(sessions=[_one("/c21", "room:1", "greet", "wörld")])),
+    _corpus2("c22_channel_module", Script(sessions=[_one("/c22", "room:1", "codes")])),
+    _corpus2("c23_mixed_routes", Script(sessions=[_one("/c23", "room:1", "kind")])),
+    _corpus2(
+        "c24_unannotated_hook",
+        Script(
+            refused_urls=["/c24/1?size=big"],
+            sessions=[
+                _one("/c24/4?size=7&ratio=2", "room:1", "vals"),
+                _one("/c24/5", "room:1", "vals"),
+            ],
+        ),
+    ),
+    _corpus2(
+        "c25_optional_union",
+        Script(
+            refused_urls=["/c25?scale=huge"],
+            sessions=[
+                _one("/c25?name=z&scale=2.5", "room:1", "info"),
+                _one("/c25", "room:1", "info"),
+            ],
+        ),
+    ),
+    _corpus2(
+        "c26_two_routes_one_hook",
+        Script(sessions=[_one("/c26/a", "room:1", "path"), _one("/c26/b", "room:1", "path")]),
+    ),
+    _corpus2(
+        "c27_sub_with_hooks",
+        Script(
+            sessions=[
+                _one("/c27/rooms/kitchen?nick=zed", "chat:1", "who"),
+                _one("/c27/rooms/hall", "chat:1", "who"),
+                _one("/c27", "chat:1", "who"),
+            ]
+        ),
+    ),
+    _corpus2("c28_class_factory", Script(sessions=[_one("/c28", "room:1", "ask", "?")])),
+    _corpus2("c29_comments_everywhere", Script(sessions=[_one("/c29", "room:1", "c", [1])])),
+    _corpus2(
+        "c30_include_subroutes",
+        Script(sessions=[_one("/c30/v2", "item:5", "get"), _one("/c30", "item:5", "get")]),
+    ),
+]
