@@ -1,22 +1,32 @@
-"""Codemod benchmark: ``sockethub-migrate --check`` vs libcst's own no-op codemod (issue 6).
+"""Codemod benchmark: ``sockethub-migrate --check`` vs libcst's own floor and no-op.
 
-    PYTHONPATH=src:. .venv/bin/python -m benchmarks.codemod             # 2,000 modules, 3 rounds
-    PYTHONPATH=src:. .venv/bin/python -m benchmarks.codemod --quick     # 400 modules, 2 rounds
+    PYTHONPATH=src:. .venv/bin/python -m benchmarks.codemod             # both trees
+    PYTHONPATH=src:. .venv/bin/python -m benchmarks.codemod --quick     # smaller, 2 rounds
 
-Generates a tree of modules in a temporary directory, a realistic mix: most modules do
-not use sockethub at all, some use low-level routes, some use managed mode (those are
-the ones the codemod rewrites). Then, over the same tree and with the same job count,
-it times as separate processes (interpreter start-up included in both):
+Two trees, each timed over the same files with the same job count, every run a separate
+process (interpreter start-up included), CPU seconds of the child (user + sys) measured
+as well as wall time:
 
-* ``sockethub-migrate --check --jobs N TREE`` (the installed console script, else
+* **mixed**: a realistic tree, most modules not using sockethub at all, some low-level
+  routes, some managed mode (the ones the codemod rewrites);
+* **all-relevant**: ``--copies`` copies (default 100) of ``examples/legacy_chat/app.py``,
+  every one needing migration, run with one job by default (``--relevant-jobs``).
+
+Runs per tree:
+
+* ``sockethub-migrate --check`` (the installed console script, else
   ``python -m sockethub_codemods.cli``);
+* the **floor**: what any scope-aware libcst codemod pays per file, libcst's own
+  ``parse_module`` + ``ScopeProvider`` + ``QualifiedNameProvider`` + printing the module;
 * libcst's ``NOOPCommand`` through ``parallel_exec_transform_with_prettyprint(jobs=N)``
-  over ``gather_files([TREE])``: the price of parsing and printing every file;
-* for reference, ``sockethub-migrate --check`` with the CLI's pre-filter disabled (every
-  file is read, decoded and parsed, as if every module mentioned ``sockethub``).
+  (parse and print only);
+* on the mixed tree, ``sockethub-migrate --check`` with the CLI's pre-filter disabled
+  (every file parsed, as if every module mentioned ``sockethub``).
 
-Runs are interleaved (the order rotates each round); the table shows the median
-seconds, files per second, and the ratio to the no-op (target: <= 1.5x).
+Runs are interleaved (the order rotates each round); each table shows medians: seconds,
+CPU seconds per file, files per second and the ratios to the floor and to the no-op.
+Target: ``sockethub-migrate --check`` <= 1.5x the floor on the all-relevant tree, and on
+the mixed tree no worse a ratio to the no-op than before (<= 1.5x).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -153,7 +164,9 @@ def migrate_command() -> tuple[list[str], dict[str, str]]:
     if script.exists():
         return [str(script)], env
     shim = Path(tempfile.mkdtemp(prefix="sockethub-shim-"))
-    (shim / "sockethub_codemods").symlink_to(ROOT / "codemods", target_is_directory=True)
+    (shim / "sockethub_codemods").symlink_to(
+        ROOT / "src" / "sockethub_codemods", target_is_directory=True
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH", "")]))
     return [sys.executable, "-m", "sockethub_codemods.cli"], env
 
@@ -182,84 +195,178 @@ NO_PREFILTER = textwrap.dedent(
 )
 
 
-def timed(cmd: list[str], env: dict[str, str], ok: tuple[int, ...]) -> float:
+FLOOR = textwrap.dedent(
+    """
+    import os
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    import libcst
+    from libcst.metadata import MetadataWrapper, QualifiedNameProvider, ScopeProvider
+
+
+    def one(path):
+        with open(path, encoding="utf-8") as fp:
+            wrapper = MetadataWrapper(libcst.parse_module(fp.read()))
+        wrapper.resolve(ScopeProvider)
+        wrapper.resolve(QualifiedNameProvider)
+        return len(wrapper.module.code)
+
+
+    files = sorted(
+        os.path.join(d, f) for d, _, fs in os.walk(sys.argv[1]) for f in fs if f.endswith(".py")
+    )
+    jobs = int(sys.argv[2])
+    if jobs <= 1:
+        for path in files:
+            one(path)
+    else:
+        with ProcessPoolExecutor(jobs) as pool:
+            list(pool.map(one, files, chunksize=max(1, len(files) // (jobs * 4))))
+    """
+)
+
+
+def timed(cmd: list[str], env: dict[str, str], ok: tuple[int, ...]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + sys, the child and its workers) of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in ok:
         raise SystemExit(f"{cmd[:3]} exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
+
+
+def generate_relevant(root: Path, copies: int) -> None:
+    """``copies`` copies of the 0.1 chat example: every file needs migration."""
+    source = (ROOT / "examples" / "legacy_chat" / "app.py").read_bytes()
+    for n in range(copies):
+        (root / f"app{n:03d}.py").write_bytes(source)
+
+
+Variant = tuple[list[str], dict[str, str], tuple[int, ...]]
+
+
+def measure(
+    title: str, count: int, variants: dict[str, Variant], rounds: int, *, floor: str, noop: str
+) -> None:
+    names = list(variants)
+    walls: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            argv, run_env, ok = variants[name]
+            wall, cpu = timed(argv, run_env, ok)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    floor_cpu = statistics.median(cpus[floor])
+    noop_wall = statistics.median(walls[noop])
+    print(f"\n## {title}, median of {rounds} interleaved rounds\n")
+    print("| run | seconds | CPU s per file | files/s | CPU ratio to floor | ratio to no-op |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        wall = statistics.median(walls[name])
+        cpu = statistics.median(cpus[name])
+        print(
+            f"| {name} | {wall:.2f} | {cpu / count:.4f} | {count / wall:,.0f} | "
+            f"{cpu / floor_cpu:.2f}x | {wall / noop_wall:.2f}x |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--modules", type=int, default=2000)
+    parser.add_argument("--modules", type=int, default=2000, help="mixed tree size")
+    parser.add_argument("--copies", type=int, default=100, help="all-relevant tree size")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--quick", action="store_true", help="400 modules, 2 rounds")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mixed tree")
+    parser.add_argument("--relevant-jobs", type=int, default=1, help="all-relevant tree")
+    parser.add_argument(
+        "--tree", choices=("mixed", "all-relevant", "both"), default="both", help="what to run"
+    )
+    parser.add_argument("--quick", action="store_true", help="400 modules, 40 copies, 2 rounds")
     args = parser.parse_args()
     if args.quick:
-        args.modules, args.rounds = 400, 2
+        args.modules, args.copies, args.rounds = 400, 40, 2
 
-    tree = Path(tempfile.mkdtemp(prefix="sockethub-codemod-bench-"))
+    cmd, env = migrate_command()
+    work = Path(tempfile.mkdtemp(prefix="sockethub-codemod-bench-"))
     try:
-        kinds = generate(tree, args.modules)
-        cmd, env = migrate_command()
-        shim_env = env
-        variants = {
-            "sockethub-migrate --check": (
-                [*cmd, "--check", "--jobs", str(args.jobs), str(tree)],
-                env,
-                (1,),
-            ),
-            "libcst NOOPCommand": (
-                [sys.executable, "-c", NOOP, str(tree), str(args.jobs)],
-                env,
-                (0,),
-            ),
-            "sockethub-migrate --check, no pre-filter": (
-                [
-                    sys.executable,
-                    "-c",
-                    NO_PREFILTER,
-                    "--check",
-                    "--jobs",
-                    str(args.jobs),
-                    str(tree),
-                ],
-                shim_env if cmd[0] == sys.executable else env,
-                (1,),
-            ),
-        }
-        names = list(variants)
-        times: dict[str, list[float]] = {name: [] for name in names}
-        for r in range(args.rounds):
-            order = names[r % len(names) :] + names[: r % len(names)]
-            for name in order:
-                argv, run_env, ok = variants[name]
-                times[name].append(timed(argv, run_env, ok))
-        # The tree is only read (--check; the no-op changes nothing): same input each run.
-        noop = statistics.median(times["libcst NOOPCommand"])
-        mix = ", ".join(f"{v} {k}" for k, v in kinds.items())
-        print(
-            f"\n## sockethub-migrate vs libcst no-op: {args.modules} modules ({mix}), "
-            f"--jobs {args.jobs}, median of {args.rounds} interleaved rounds\n"
-        )
-        print("| run | seconds | files/s | ratio to no-op |")
-        print("|---|---|---|---|")
-        for name in names:
-            seconds = statistics.median(times[name])
-            print(
-                f"| {name} | {seconds:.2f} | {args.modules / seconds:,.0f} | "
-                f"{seconds / noop:.2f}x |"
+        if args.tree in ("mixed", "both"):
+            tree = work / "mixed"
+            kinds = generate(tree, args.modules)
+            jobs = str(args.jobs)
+            mix = ", ".join(f"{v} {k}" for k, v in kinds.items())
+            measure(
+                f"Mixed tree: {args.modules} modules ({mix}), --jobs {jobs}",
+                args.modules,
+                {
+                    "sockethub-migrate --check": (
+                        [*cmd, "--check", "-j", jobs, str(tree)],
+                        env,
+                        (1,),
+                    ),
+                    "floor (parse + scope + qualified names + print)": (
+                        [sys.executable, "-c", FLOOR, str(tree), jobs],
+                        env,
+                        (0,),
+                    ),
+                    "libcst NOOPCommand": (
+                        [sys.executable, "-c", NOOP, str(tree), jobs],
+                        env,
+                        (0,),
+                    ),
+                    "sockethub-migrate --check, no pre-filter": (
+                        [sys.executable, "-c", NO_PREFILTER, "--check", "-j", jobs, str(tree)],
+                        env,
+                        (1,),
+                    ),
+                },
+                args.rounds,
+                floor="floor (parse + scope + qualified names + print)",
+                noop="libcst NOOPCommand",
+            )
+        if args.tree in ("all-relevant", "both"):
+            tree = work / "relevant"
+            tree.mkdir()
+            generate_relevant(tree, args.copies)
+            jobs = str(args.relevant_jobs)
+            measure(
+                f"All-relevant tree: {args.copies} copies of examples/legacy_chat/app.py "
+                f"(every one migrated), --jobs {jobs}",
+                args.copies,
+                {
+                    "sockethub-migrate --check": (
+                        [*cmd, "--check", "-j", jobs, str(tree)],
+                        env,
+                        (1,),
+                    ),
+                    "floor (parse + scope + qualified names + print)": (
+                        [sys.executable, "-c", FLOOR, str(tree), jobs],
+                        env,
+                        (0,),
+                    ),
+                    "libcst NOOPCommand": (
+                        [sys.executable, "-c", NOOP, str(tree), jobs],
+                        env,
+                        (0,),
+                    ),
+                },
+                args.rounds,
+                floor="floor (parse + scope + qualified names + print)",
+                noop="libcst NOOPCommand",
             )
         print(
-            "\nTarget: sockethub-migrate --check <= 1.5x the no-op. A file without the text "
-            "`sockethub` imports nothing from it, so the CLI counts it without parsing it; "
-            "the last row shows the cost without that shortcut."
+            "\nTargets: on the all-relevant tree, sockethub-migrate --check <= 1.5x the floor "
+            "(CPU); on the mixed tree <= 1.5x the no-op. A file without the text `sockethub` "
+            "imports nothing from it, so the CLI counts it without parsing it; the "
+            "no-pre-filter row shows the cost without that shortcut."
         )
     finally:
-        shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -13,18 +13,7 @@ from __future__ import annotations
 import pytest
 
 #: node id (without parameters) -> (the exception it fails with, the reason)
-STILL_NEED_THE_FACADE: dict[str, tuple[type[BaseException], str]] = {
-    "codemods/tests/test_corpus.py::test_corpus_wire_transcripts_match": (
-        AttributeError,
-        "runs the 0.1 corpus apps on the facade to compare wire transcripts with their "
-        "migrated versions (to compare with recorded transcripts instead)",
-    ),
-    "codemods/tests/test_corpus.py::test_legacy_chat_example_migrates_and_matches": (
-        AttributeError,
-        "runs examples/legacy_chat on the facade to compare wire transcripts with its "
-        "migrated version (to compare with a recorded transcript instead)",
-    ),
-}
+STILL_NEED_THE_FACADE: dict[str, tuple[type[BaseException], str]] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

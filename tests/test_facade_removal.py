@@ -89,12 +89,23 @@ def remove_facade(repo: Path) -> None:
 
 
 def facade_mentions(repo: Path) -> list[str]:
-    """Lines of shipped code that still import the facade after the removal."""
+    """Imports of the facade left in shipped code after the removal.
+
+    Only import statements count: the codemod names 0.1's qualified names
+    (``"sockethub.legacy.WSManagedEndpoint"``) as strings to recognise old code, which it
+    must still do once the facade is gone.
+    """
     found = []
     for path in sorted((repo / "src").rglob("*.py")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if "legacy import" in line or "import legacy" in line or "sockethub.legacy" in line:
-                found.append(f"{path.relative_to(repo)}:{number}: {line.strip()}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(f"{node.module or ''}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            if any(name.split(".")[-1] == "legacy" or ".legacy." in name for name in names):
+                found.append(f"{path.relative_to(repo)}:{node.lineno}: {ast.unparse(node)}")
     return found
 
 

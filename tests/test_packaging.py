@@ -142,6 +142,7 @@ def test_the_sdist_holds_the_wheels_sources_and_no_tests(built: Built) -> None:
         "pyproject.toml",
         "setup.cfg",
         "src/sockethub/py.typed",
+        "src/sockethub_codemods/py.typed",
     }
 
 

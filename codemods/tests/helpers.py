@@ -7,6 +7,7 @@ import builtins
 import libcst as cst
 from libcst.codemod import CodemodContext, CodemodTest, TransformSuccess, transform_module
 from libcst.metadata import MetadataWrapper, ScopeProvider
+
 from sockethub_codemods.migrate_managed_routes import MigrateManagedRoutesCommand
 
 

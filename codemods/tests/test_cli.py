@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from sockethub_codemods import __version__
 from sockethub_codemods.cli import main
 
-from .conftest import CODEMODS_DIR
+from .conftest import PACKAGE_DIR
+
+FACADE_ARGS = b'ordering="connection", per_join_sockets=False'
 
 OLD = """\
 from sockethub import WebSocketRoute
@@ -30,7 +33,7 @@ async def handler() -> None:
 NEW = """\
 from sockethub import SocketHub
 
-route = SocketHub("/ws")
+route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
 room = route.channel("room:{id}")
 """
 
@@ -103,7 +106,10 @@ def test_diff_prints_unified_diff_and_writes_nothing(
     out = capsys.readouterr().out
     assert (tmp_path / "app.py").read_text() == OLD
     assert out.startswith(f"--- {tmp_path / 'app.py'}\n+++ {tmp_path / 'app.py'}\n")
-    assert '-route = WebSocketRoute("/ws")\n+route = SocketHub("/ws")\n' in out
+    assert (
+        '-route = WebSocketRoute("/ws")\n'
+        '+route = SocketHub("/ws", ordering="connection", per_join_sockets=False)\n'
+    ) in out
     assert "-@route.handler\n" in out
 
 
@@ -202,7 +208,7 @@ def test_encoding_and_crlf_preserved(tmp_path: Path) -> None:
     assert main([str(tmp_path)]) == 0
     assert (tmp_path / "latin.py").read_bytes() == latin.replace(
         b"import WebSocketRoute", b"import SocketHub"
-    ).replace(b"= WebSocketRoute(", b"= SocketHub(")
+    ).replace(b'= WebSocketRoute("/caf\xe9")', b'= SocketHub("/caf\xe9", ' + FACADE_ARGS + b")")
     assert (tmp_path / "bom.py").read_bytes() == b"\xef\xbb\xbf" + NEW.replace(
         "\n", "\r\n"
     ).encode()
@@ -238,12 +244,12 @@ def command(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
     script = Path(sys.prefix) / "bin" / "sockethub-migrate"
     if script.exists():
         return [str(script)], env
-    # Not installed yet: expose codemods/ under its package name, as pyproject maps it.
+    # Not installed yet: put src/sockethub_codemods on the path, as pyproject maps it.
     shim = tmp_path / "_shim"
     shim.mkdir(exist_ok=True)
     link = shim / "sockethub_codemods"
     if not link.exists():
-        link.symlink_to(CODEMODS_DIR, target_is_directory=True)
+        link.symlink_to(PACKAGE_DIR, target_is_directory=True)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim), env.get("PYTHONPATH", "")]))
     return [sys.executable, "-m", "sockethub_codemods.cli"], env
 
@@ -271,18 +277,11 @@ def test_console_script_check_and_migrate_from_another_directory(tmp_path: Path)
     assert again.returncode == 0 and "nothing to change" in again.stderr
 
 
-def test_progress_is_shown_on_a_terminal(tmp_path: Path) -> None:
-    write(tmp_path / "project", {"app.py": OLD})
-    cmd, env = command(tmp_path)
+def run_on_a_terminal(cmd: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    """Run ``cmd`` with stderr on a pseudo-terminal; its exit code and what it drew."""
     leader, follower = pty.openpty()
     try:
-        proc = subprocess.run(
-            [*cmd, "--check", str(tmp_path / "project")],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            check=False,
-        )
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=follower, check=False)
         os.close(follower)
         chunks = []
         while True:
@@ -295,8 +294,25 @@ def test_progress_is_shown_on_a_terminal(tmp_path: Path) -> None:
             chunks.append(chunk)
     finally:
         os.close(leader)
-    assert proc.returncode == 1
-    assert b"\rsockethub-migrate: 1/1 files" in b"".join(chunks).replace(b"\x1b[2K", b"")
+    return proc.returncode, b"".join(chunks).replace(b"\x1b[2K", b"")
+
+
+def test_progress_is_shown_on_a_terminal_for_a_long_run(tmp_path: Path) -> None:
+    # 40 files to migrate, one job: several seconds, well over the one-second threshold.
+    write(tmp_path / "project", {f"app{i:02d}.py": OLD for i in range(40)})
+    cmd, env = command(tmp_path)
+    code, drawn = run_on_a_terminal([*cmd, "--check", "-j", "1", str(tmp_path / "project")], env)
+    assert code == 1
+    assert b"\rsockethub-migrate: 40/40 files" in drawn
+
+
+def test_no_progress_for_a_short_run(tmp_path: Path) -> None:
+    write(tmp_path / "project", {"plain.py": PLAIN})  # never parsed: milliseconds
+    cmd, env = command(tmp_path)
+    code, drawn = run_on_a_terminal([*cmd, "--check", str(tmp_path / "project")], env)
+    assert code == 0
+    assert b"1 file scanned" in drawn  # the summary...
+    assert b"\rsockethub-migrate:" not in drawn  # ...but no progress line
 
 
 def test_without_libcst_says_how_to_install(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ TYPICAL_AFTER = """
 from starlette.applications import Starlette
 from sockethub import ISocket, SocketHub
 
-ws_route = SocketHub("/ws/chat")
+ws_route = SocketHub("/ws/chat", ordering="connection", per_join_sockets=False)
 room = ws_route.channel("room:{room_id}")
 
 @ws_route.on_connect
@@ -57,7 +57,7 @@ class TestImportStyles(MigrateTest):
             """
             from sockethub import SocketHub
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             route.channel("a:{b}")
             """,
         )
@@ -73,7 +73,7 @@ class TestImportStyles(MigrateTest):
             """
             from sockethub import ISocket, SocketHub
 
-            chat = SocketHub("/chat")
+            chat = SocketHub("/chat", ordering="connection", per_join_sockets=False)
             chat.channel("a:{b}")
             """,
         )
@@ -93,7 +93,7 @@ class TestImportStyles(MigrateTest):
             """
             import sockethub as sh
 
-            route = sh.SocketHub("/ws")
+            route = sh.SocketHub("/ws", ordering="connection", per_join_sockets=False)
             route.channel("lobby:{x}")
             """,
         )
@@ -109,7 +109,7 @@ class TestImportStyles(MigrateTest):
             """
             import sockethub.websocket
 
-            route = sockethub.SocketHub("/ws")
+            route = sockethub.SocketHub("/ws", ordering="connection", per_join_sockets=False)
             route.channel("room:{id}")
             """,
         )
@@ -125,7 +125,7 @@ class TestImportStyles(MigrateTest):
             """
             from sockethub import SocketHub
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             route.channel("room:{id}")
             """,
         )
@@ -159,7 +159,7 @@ class TestTraps(MigrateTest):
             import sockethub
             from starlette.routing import WebSocketRoute
 
-            hub = sockethub.SocketHub("/ws")
+            hub = sockethub.SocketHub("/ws", ordering="connection", per_join_sockets=False)
             hub.channel("a:{b}")
             plain = WebSocketRoute("/x", endpoint=print)
             """,
@@ -215,7 +215,7 @@ class TestTraps(MigrateTest):
 
             low = WebSocketRoute("/low")
             low.endpoint(print)
-            hub = SocketHub("/hub")
+            hub = SocketHub("/hub", ordering="connection", per_join_sockets=False)
             hub.channel("a:{b}")
             """,
         )
@@ -231,7 +231,7 @@ class TestTraps(MigrateTest):
             """
             from sockethub import SocketHub
 
-            WebSocketRoute_for_chat = SocketHub("/ws")
+            WebSocketRoute_for_chat = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             WebSocketRoute_for_chat.channel("a:{b}")
             """,
         )
@@ -262,10 +262,10 @@ class TestWhereRoutesLive(MigrateTest):
             from sockethub import ISocket, SocketHub
 
             class Chat:
-                route = SocketHub("/chat")
+                route = SocketHub("/chat", ordering="connection", per_join_sockets=False)
 
                 def __init__(self) -> None:
-                    self.other = SocketHub("/other")
+                    self.other = SocketHub("/other", ordering="connection", per_join_sockets=False)
                     self.other.channel("a:{b}")
 
                 @route.on_disconnect
@@ -299,7 +299,7 @@ class TestWhereRoutesLive(MigrateTest):
             from sockethub import SocketHub, WebSocketRoute
 
             def make_route(prefix: str) -> SocketHub:
-                r = SocketHub(prefix)
+                r = SocketHub(prefix, ordering="connection", per_join_sockets=False)
                 r.channel("x:{y}")
                 return r
 
@@ -307,7 +307,7 @@ class TestWhereRoutesLive(MigrateTest):
                 return WebSocketRoute("/low")
 
             def make_hub() -> SocketHub:
-                return SocketHub("/hub")
+                return SocketHub("/hub", ordering="connection", per_join_sockets=False)
 
             hub = make_hub()
             hub.channel("a:{b}")
@@ -332,7 +332,7 @@ class TestWhereRoutesLive(MigrateTest):
             """
             from sockethub import SocketHub
 
-            route: SocketHub = SocketHub("/ws")
+            route: SocketHub = SocketHub("/ws", ordering="connection", per_join_sockets=False)
 
             def register(r: SocketHub) -> None:
                 r.channel("a:{b}")
@@ -360,7 +360,7 @@ class TestHandler(MigrateTest):
             """
             from sockethub import SocketHub
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
 
             app_routes = [route]
             """,
@@ -380,7 +380,7 @@ class TestHandler(MigrateTest):
             """
             from sockethub import SocketHub
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             """,
         )
 
@@ -402,7 +402,7 @@ class TestHandler(MigrateTest):
             async def noop() -> None:
                 return
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             other = [noop]
             """,
         )
@@ -421,9 +421,11 @@ class TestHandler(MigrateTest):
             """
             from sockethub import SocketHub
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
 
-            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
+            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none
+            #   and 0.1 never ran its body: move any logic into on_connect, then delete it. See
+            #   MIGRATION.md#handler-with-a-body.
             async def handler() -> None:
                 print("setting up")
             """,
@@ -443,11 +445,13 @@ class TestHandler(MigrateTest):
             """
             from sockethub import SocketHub
 
-            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
+            # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none
+            #   and 0.1 never ran its body: move any logic into on_connect, then delete it. See
+            #   MIGRATION.md#handler-with-a-body.
             def audit() -> None:
                 log.info("x")
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             """,
         )
 
@@ -463,7 +467,9 @@ class TestHandler(MigrateTest):
             from sockethub import WebSocketRoute
 
             route = WebSocketRoute("/ws")
-            # TODO(sockethub-migrate): `route.handler` is used in a way this tool cannot remove safely; `route` stays a deprecated 0.1 WebSocketRoute. SocketHub has no handler: delete it and replace the route by SocketHub by hand.
+            # TODO(sockethub-migrate): `route.handler` is used in a way this tool cannot remove safely; `route`
+            #   stays a deprecated 0.1 WebSocketRoute. SocketHub has no handler: delete it and replace the route
+            #   by SocketHub by hand. See MIGRATION.md#handlers-and-hooks-used-unusually.
             h = route.handler(lambda: None)
             """,
         )
@@ -484,7 +490,7 @@ class TestHandler(MigrateTest):
             """
             from sockethub import SocketHub
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             route.channel("a:{b}")
 
             class Handlers:
@@ -507,7 +513,7 @@ class TestHandler(MigrateTest):
             """
             from sockethub import SocketHub
 
-            route = SocketHub("/ws")
+            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             """,
         )
 
@@ -537,25 +543,21 @@ class TestHookParameters(MigrateTest):
             """
             from sockethub import ISocket, SocketHub
 
-            route = SocketHub("/ws/{room_id}/{page:int}")
+            route = SocketHub("/ws/{room_id}/{page:int}", ordering="connection", per_join_sockets=False)
 
             @route.on_connect
-            async def on_connect(sock: ISocket) -> None:
+            async def on_connect(sock: ISocket, room_id: int, page: int, token: str = "", limit: float = 2.5) -> None:
                 \"\"\"Docstring stays first.\"\"\"
-                room_id = int(sock.path_params["room_id"])
-                page = sock.path_params["page"]
-                token = sock.query_params.get("token", "")
-                limit = float(sock.query_params["limit"]) if "limit" in sock.query_params else 2.5
                 await sock.allow_if(token == "secret")
                 sock.assigns["where"] = (room_id, page, limit)
 
             @route.on_disconnect
-            async def on_disconnect(sock: ISocket) -> None:
+            async def on_disconnect(sock: ISocket, room_id: int, page: int, token: str = "", limit: float = 2.5) -> None:
                 sock.assigns.clear()
             """,
         )
 
-    def test_required_query_param_flagged_and_one_line_body(self) -> None:
+    def test_required_query_param_is_declared_and_one_line_body(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -574,12 +576,9 @@ class TestHookParameters(MigrateTest):
             """
             from sockethub import SocketHub
 
-            r = SocketHub("/r/{room_id:int}")
+            r = SocketHub("/r/{room_id:int}", ordering="connection", per_join_sockets=False)
 
-            # TODO(sockethub-migrate): 0.1 refused the connection before on_connect (HTTP 400 or close 1008) when query parameter 'token' was missing or invalid; now the lookup below raises, an error in on_connect. Check it first with sock.allow_if(...) if clients rely on that answer.
-            async def c(sock):
-                token = sock.query_params["token"]
-                await sock.allow_if(token == "s")
+            async def c(sock, room_id: int, token: str): await sock.allow_if(token == "s")
 
             r.on_connect(c)
             """,
@@ -608,18 +607,14 @@ class TestHookParameters(MigrateTest):
             """
             from sockethub import SocketHub
 
-            r = SocketHub("/r/{slug}")
+            r = SocketHub("/r/{slug}", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(
-                sock,
-            ) -> None:
-                slug = sock.path_params["slug"]
-                lang = sock.query_params.get("lang", "en")
+            async def c(sock, slug, lang="en") -> None:
                 print(slug, lang)
 
             @r.on_disconnect
-            async def d(sock):
+            async def d(sock, *, slug, lang="en"):
                 pass
             """,
         )
@@ -642,16 +637,16 @@ class TestHookParameters(MigrateTest):
             """
             from sockethub import SocketHub
 
-            r = SocketHub("/r/{x}")
+            r = SocketHub("/r/{x}", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(sock, retries=3):
-                x = sock.path_params["x"]
+            async def c(sock, x):
+                retries = 3
                 print(x, retries)
             """,
         )
 
-    def test_kwargs_hook_blocks_route(self) -> None:
+    def test_kwargs_hook_declares_what_it_reads(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -668,23 +663,19 @@ class TestHookParameters(MigrateTest):
                 print(params)
             """,
             """
-            from sockethub import WebSocketRoute
+            from sockethub import SocketHub
 
-            r = WebSocketRoute("/r/{room_id}")
+            r = SocketHub("/r/{room_id}", ordering="connection", per_join_sockets=False)
             r.channel("x:{y}")
 
-            @r.handler
-            async def h(room_id: int):
-                return None
-
-            # TODO(sockethub-migrate): `d` takes **params, which 0.1 filled from the handler signature; the hub calls hooks with (sock) only; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
             @r.on_disconnect
-            async def d(sock, **params):
+            async def d(sock, room_id: int, **params):
+                params["room_id"] = room_id
                 print(params)
             """,
         )
 
-    def test_bool_query_param_blocks_route(self) -> None:
+    def test_bool_query_param_is_declared_on_the_hook(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -700,15 +691,10 @@ class TestHookParameters(MigrateTest):
                 sock.assigns["admin"] = admin
             """,
             """
-            from sockethub import WebSocketRoute
+            from sockethub import SocketHub
 
-            r = WebSocketRoute("/r")
+            r = SocketHub("/r", ordering="connection", per_join_sockets=False)
 
-            @r.handler
-            async def h(admin: bool = False):
-                return None
-
-            # TODO(sockethub-migrate): `c` parameter `admin`: 0.1 converted the query value to `bool` by its own rules; write that conversion by hand; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
             @r.on_connect
             async def c(sock, admin: bool = False):
                 sock.assigns["admin"] = admin
@@ -735,7 +721,9 @@ class TestHookParameters(MigrateTest):
             r = WebSocketRoute("/r")
             r.handler(handler)
 
-            # TODO(sockethub-migrate): `c` takes keyword parameters from a handler this tool cannot see; `r` stays a deprecated 0.1 WebSocketRoute until this hook reads sock.path_params / sock.query_params itself.
+            # TODO(sockethub-migrate): `c` takes keyword parameters from a handler this tool cannot see; `r`
+            #   stays a deprecated 0.1 WebSocketRoute until this hook declares the handler's parameters itself.
+            #   See MIGRATION.md#hook-parameters.
             @r.on_connect
             async def c(sock, token=""):
                 pass
@@ -761,20 +749,26 @@ class TestComposition(MigrateTest):
             """
             import sockethub
 
-            route = sockethub.SocketHub("/ws")
-            child = sockethub.SocketHub()
+            route = sockethub.SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            child = sockethub.SocketHub(ordering="connection", per_join_sockets=False)
             child.channel("c:{x}")
             route.channel("a:{b}")
-            # TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `route`'s own path was a separate route that `route` shadowed, so its channels were unreachable; now they are served on this connection. Keep this line if that is what you meant, else delete it.
+            # TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `route`'s own path was
+            #   a separate route that `route` shadowed, so its channels were unreachable; now they are served on
+            #   this connection. Keep this line if that is what you meant, else delete it. See
+            #   MIGRATION.md#a-merge-at-the-parents-own-path.
             route.include(child)
-            other = sockethub.SocketHub("")
+            other = sockethub.SocketHub("", ordering="connection", per_join_sockets=False)
             other.channel("o:{x}")
-            # TODO(sockethub-migrate): `include_subroutes` became `include`. In 0.1 a route merged at `route`'s own path was a separate route that `route` shadowed, so its channels were unreachable; now they are served on this connection. Keep this line if that is what you meant, else delete it.
+            # TODO(sockethub-migrate): `include_subroutes` became `include`. In 0.1 a route merged at `route`'s
+            #   own path was a separate route that `route` shadowed, so its channels were unreachable; now they
+            #   are served on this connection. Keep this line if that is what you meant, else delete it. See
+            #   MIGRATION.md#a-merge-at-the-parents-own-path.
             route.include(other)
             """,
         )
 
-    def test_merge_with_path_prefix_or_hooks_is_flagged(self) -> None:
+    def test_merge_with_path_prefix_becomes_a_child_at_the_0_1_path(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -786,14 +780,13 @@ class TestComposition(MigrateTest):
             main.merge(child, parent_prefix="/api")
             """,
             """
-            from sockethub import WebSocketRoute
+            from sockethub import SocketHub
 
-            main = WebSocketRoute("/ws")
-            child = WebSocketRoute("/child")
+            main = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            child = SocketHub("/ws/child", ordering="connection", per_join_sockets=False)
             main.channel("m:{x}")
             child.channel("c:{x}")
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: parent_prefix is removed from route paths in 0.1, not a topic prefix. In 0.1 `merge` copied whole routes (own paths and hooks; parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
-            main.merge(child, parent_prefix="/api")
+            main.children.append(child)
             """,
         )
 
@@ -823,7 +816,12 @@ class TestComposition(MigrateTest):
             async def c(sock):
                 pass
 
-            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks; parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies only channels onto this connection with a topic prefix. Migrate these routes by hand (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).
+            # TODO(sockethub-migrate): not converted to `main.include(...)`: a merged route has its own
+            #   on_connect/on_disconnect hooks. In 0.1 `merge` copied whole routes (own paths and hooks;
+            #   parent_prefix was removed from their paths); SocketHub.include(*hubs, parent_prefix=...) copies
+            #   only channels onto this connection with a topic prefix. Migrate these routes by hand
+            #   (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix). See
+            #   MIGRATION.md#sub-and-merge-trees.
             main.merge(child)
             """,
         )
@@ -841,7 +839,9 @@ class TestComposition(MigrateTest):
             from sockethub import WebSocketRoute
 
             s = WebSocketRoute("/s")
-            # TODO(sockethub-migrate): `s.sub(...)` makes child routes, which SocketHub does not have; `s` stays a deprecated 0.1 WebSocketRoute until you split it into separate SocketHub routes by hand.
+            # TODO(sockethub-migrate): `s.sub(...)` makes child routes, which SocketHub does not have; `s` stays
+            #   a deprecated 0.1 WebSocketRoute until you split it into separate SocketHub routes by hand. See
+            #   MIGRATION.md#sub-and-merge-trees.
             s.sub("/child")
             s.channel("x:{y}")
             """,
@@ -870,8 +870,13 @@ class TestFormatting(MigrateTest):
             "\n"
             "# end\n"
         )
-        expected = before.replace("sockethub.WebSocketRoute", "sockethub.SocketHub").replace(
-            "@route.handler\nasync def h(): return None\n\n", ""
+        expected = (
+            before.replace("sockethub.WebSocketRoute", "sockethub.SocketHub")
+            .replace("@route.handler\nasync def h(): return None\n\n", "")
+            .replace(
+                "    middlewares = None ,\n",
+                '    middlewares = None ,\n    ordering="connection",\n    per_join_sockets=False,\n',
+            )
         )
         assert migrate(before) == expected
         assert migrate(expected) == expected
@@ -896,11 +901,10 @@ class TestFormatting(MigrateTest):
         assert (
             after == "from sockethub import SocketHub\r\n"
             "\r\n"
-            'r = SocketHub("/r/{x}")\r\n'
+            'r = SocketHub("/r/{x}", ordering="connection", per_join_sockets=False)\r\n'
             "\r\n"
             "@r.on_connect\r\n"
-            "async def c(sock):\r\n"
-            '    x = int(sock.path_params["x"])\r\n'
+            "async def c(sock, x: int):\r\n"
             "    # real code\r\n"
             "    print(x)\r\n"
         )
@@ -950,7 +954,7 @@ class TestMore(MigrateTest):
             """
             from sockethub import SocketHub
 
-            hub = SocketHub("/ws")
+            hub = SocketHub("/ws", ordering="connection", per_join_sockets=False)
             hub.channel("a:{b}")
             settings = {}.copy()
             settings.merge(other)
@@ -984,14 +988,13 @@ class TestMore(MigrateTest):
                 print(page, name)
             """,
             """
+            from typing import Optional
             from sockethub import SocketHub
 
-            r = SocketHub("/r")
+            r = SocketHub("/r", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(sock):
-                page = int(sock.query_params["page"]) if "page" in sock.query_params else None
-                name = sock.query_params.get("name", None)
+            async def c(sock, page: int | None, name: Optional[str]):
                 print(page, name)
             """,
         )
@@ -1014,19 +1017,15 @@ class TestMore(MigrateTest):
             """
             from sockethub import SocketHub
 
-            r = SocketHub("/r/{a:int}/{b:float}/{c:path}/{d:uuid}")
+            r = SocketHub("/r/{a:int}/{b:float}/{c:path}/{d:uuid}", ordering="connection", per_join_sockets=False)
 
             @r.on_connect
-            async def c(sock):
-                a = float(sock.path_params["a"])
-                b = sock.path_params["b"]
-                c = sock.path_params["c"]
-                d = sock.path_params["d"]
+            async def c(sock, a: float, b: float, c: str, d: str):
                 print(a, b, c, d)
             """,
         )
 
-    def test_int_annotation_on_float_convertor_blocks(self) -> None:
+    def test_int_annotation_on_float_convertor_is_kept_for_the_hub(self) -> None:
         before = """
             from sockethub import WebSocketRoute
 
@@ -1041,8 +1040,9 @@ class TestMore(MigrateTest):
                 print(x)
             """
         out = migrate(self.make_fixture_data(before))
-        assert "r = WebSocketRoute(" in out and "async def c(sock, x: int):" in out
-        assert "# TODO(sockethub-migrate): `c` parameter `x`: 0.1 converted the {x:float}" in out
+        # The hub converts connection parameters by 0.1's rules (the same ParamPlan).
+        assert "r = SocketHub(" in out and "async def c(sock, x: int):" in out
+        assert "TODO" not in out
 
     def test_handler_call_inside_a_one_line_suite_blocks(self) -> None:
         out = migrate(
@@ -1083,12 +1083,18 @@ class TestRoutesFromOtherModules(MigrateTest):
             from app.routes import ws_route
             from sockethub import ISocket
 
-            # TODO(sockethub-migrate): `ws_route` is not built in this module, so this tool cannot tell whether it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler (SocketHub has none); hooks then read sock.path_params / sock.query_params.
+            # TODO(sockethub-migrate): `ws_route` is not built in this module, so this tool cannot tell whether
+            #   it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler (SocketHub has none) and
+            #   declare its parameters on the hooks, with its annotations and defaults. See
+            #   MIGRATION.md#routes-built-in-another-module.
             @ws_route.handler
             async def handler(room: str) -> None:
                 pass
 
-            # TODO(sockethub-migrate): `connect` takes keyword parameters, which 0.1 filled from the handler's signature; a SocketHub calls hooks with (sock) only. `ws_route` is built in another module: when it becomes a SocketHub, read them from sock.path_params / sock.query_params here.
+            # TODO(sockethub-migrate): `connect` takes keyword parameters, which 0.1 filled from the handler's
+            #   signature; a SocketHub fills them by the hook's own annotations. `ws_route` is built in another
+            #   module: when it becomes a SocketHub, give each the handler's annotation and default here. See
+            #   MIGRATION.md#routes-built-in-another-module.
             @ws_route.on_connect
             async def connect(sock: ISocket, room: str) -> None:
                 print(room)

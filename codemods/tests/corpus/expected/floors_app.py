@@ -18,15 +18,17 @@ log = logging.getLogger("floors")
 CALLS: list[tuple[Any, ...]] = []
 
 # One connection per building floor: /floors/acme/3?token=...&limit=5
-floors = sh.SocketHub("/floors/{org}/{floor:int}")
+floors = sh.SocketHub("/floors/{org}/{floor:int}", ordering="connection", per_join_sockets=False)
 lobby = floors.channel("lobby:{name}")
 
 # Audit channels live on their own route and are merged into every floor connection.
-admin = sh.SocketHub()
+admin = sh.SocketHub(ordering="connection", per_join_sockets=False)
 audit = admin.channel("audit:{kind}")
 
 
-# TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `floors`; SocketHub needs none and 0.1 never ran its body: move any logic into on_connect, then delete it.
+# TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `floors`; SocketHub
+#   needs none and 0.1 never ran its body: move any logic into on_connect, then delete
+#   it. See MIGRATION.md#handler-with-a-body.
 async def floors_handler(org: str, floor: int, token: str = "", limit: int = 10) -> None:
     # Managed mode never runs this body: the signature only declares the parameters.
     log.info("floor %s/%s opened", org, floor)
@@ -34,21 +36,15 @@ async def floors_handler(org: str, floor: int, token: str = "", limit: int = 10)
 
 @floors.on_connect
 async def connect(
-    sock: ISocket
+    sock: ISocket, org: str, floor: int, token: str = "", limit: int = 10
 ) -> None:
-    org = sock.path_params["org"]
-    floor = sock.path_params["floor"]
-    token = sock.query_params.get("token", "")
-    limit = int(sock.query_params["limit"]) if "limit" in sock.query_params else 10
     CALLS.append(("connect", org, floor, token, limit))
     await sock.allow_if(token == "letmein", reason="bad token")
     sock.assigns.update(org=org, floor=floor, limit=limit)
 
 
 @floors.on_disconnect
-async def disconnect(sock: ISocket) -> None:
-    org = sock.path_params["org"]
-    floor = sock.path_params["floor"]
+async def disconnect(sock: ISocket, org: str, floor: int, token: str = "", limit: int = 10) -> None:
     CALLS.append(("disconnect", org, floor))
 
 
@@ -76,7 +72,10 @@ async def audit_log(payload: Any, sock: ISocket) -> None:
     await sock.emit({"logged": payload, "kind": sock.params["kind"]})
 
 
-# TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `floors`'s own path was a separate route that `floors` shadowed, so its channels were unreachable; now they are served on this connection. Keep this line if that is what you meant, else delete it.
+# TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `floors`'s
+#   own path was a separate route that `floors` shadowed, so its channels were
+#   unreachable; now they are served on this connection. Keep this line if that is what
+#   you meant, else delete it. See MIGRATION.md#a-merge-at-the-parents-own-path.
 floors.include(admin)
 
 app = Starlette(routes=[floors])

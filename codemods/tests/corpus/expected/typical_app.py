@@ -1,7 +1,7 @@
 from starlette.applications import Starlette
 from sockethub import ISocket, SocketHub
 
-ws_route = SocketHub("/ws/chat")
+ws_route = SocketHub("/ws/chat", ordering="connection", per_join_sockets=False)
 room = ws_route.channel("room:{room_id}")
 
 @ws_route.on_connect

@@ -14,6 +14,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -21,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from sockethub_codemods import TODO_MARKER, __version__
+from sockethub_codemods import TODO_CONTINUATION, TODO_MARKER, __version__
 
-__all__ = ["FileResult", "main", "migrate_file"]
+__all__ = ["FileResult", "main", "migrate_bytes", "migrate_file"]
 
 #: Directory names never descended into unless given explicitly on the command line.
 DEFAULT_EXCLUDES = (".venv", "venv", ".tox", ".nox", "build", "node_modules", ".git", "__pycache__")
@@ -62,10 +63,20 @@ class FileResult:
 def _flags(code: str) -> list[tuple[int, str]]:
     """(line, text) of every ``# TODO(sockethub-migrate)`` comment (not strings) in ``code``."""
     found: list[tuple[int, str]] = []
+    last_line = -1
     try:
         for token in tokenize.generate_tokens(io.StringIO(code).readline):
-            if token.type == tokenize.COMMENT and TODO_MARKER in token.string:
-                found.append((token.start[0], token.string.lstrip("# ").strip()))
+            if token.type != tokenize.COMMENT:
+                continue
+            line = token.start[0]
+            if TODO_MARKER in token.string:
+                found.append((line, token.string.lstrip("# ").strip()))
+                last_line = line
+            elif found and line == last_line + 1 and token.string.startswith(TODO_CONTINUATION):
+                # A TODO wrapped at the line length: report it whole, on its first line.
+                first, text = found[-1]
+                found[-1] = (first, f"{text} {token.string[len(TODO_CONTINUATION) :].strip()}")
+                last_line = line
     except (tokenize.TokenError, SyntaxError):
         return [
             (number, line.strip().lstrip("# ").strip())
@@ -99,29 +110,44 @@ def migrate_file(path: str, *, write: bool, want_diff: bool) -> FileResult:
 
     Never raises for a bad file: read, decode and parse errors go in ``error``.
     """
-    result = FileResult(path=path)
     try:
         with open(path, "rb") as fp:
             data = fp.read()
     except OSError as exc:
-        result.error = f"{path}:1: error: cannot read: {exc.strerror or exc}"
-        return result
+        return FileResult(path=path, error=f"{path}:1: error: cannot read: {exc.strerror or exc}")
+    result, new_data = migrate_bytes(path, data, want_diff=want_diff)
+    if write and result.changed and new_data is not None:
+        try:
+            with open(path, "wb") as fp:
+                fp.write(new_data)
+        except OSError as exc:
+            result.error = f"{path}:1: error: cannot write: {exc.strerror or exc}"
+    return result
+
+
+def migrate_bytes(
+    path: str, data: bytes, *, want_diff: bool, filename: str | None = None
+) -> tuple[FileResult, bytes | None]:
+    """Migrate the text of one module; ``path`` names it in messages. Returns the outcome
+    and the new bytes (None when nothing changed or it failed)."""
+    result = FileResult(path=path)
     if _SOCKETHUB_BYTES not in data:
         if _MARKER_BYTES in data:
             result.flags = _flags(data.decode("utf-8", "replace"))
-        return result
+        return result, None
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         source = data.decode(encoding)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         result.error = _error_line(path, exc, data)
-        return result
+        return result, None
 
     from libcst.codemod import CodemodContext, TransformFailure, TransformSuccess, diff_code
     from libcst.codemod import transform_module as run_transform
+
     from sockethub_codemods.migrate_managed_routes import MigrateManagedRoutesCommand
 
-    command = MigrateManagedRoutesCommand(CodemodContext(filename=path))
+    command = MigrateManagedRoutesCommand(CodemodContext(filename=filename or path))
     outcome = run_transform(command, source)
     if isinstance(outcome, TransformFailure):
         error: BaseException = outcome.error
@@ -133,24 +159,18 @@ def migrate_file(path: str, *, write: bool, want_diff: bool) -> FileResult:
             except SyntaxError as exc:
                 error = exc
         result.error = _error_line(path, error, data)
-        return result
+        return result, None
     if not isinstance(outcome, TransformSuccess):
         result.error = f"{path}:1: error: interrupted"
-        return result
+        return result, None
     new_source = outcome.code
-    result.flags = _flags(new_source)
+    result.flags = _flags(new_source) if TODO_MARKER in new_source else []
     if new_source == source:
-        return result
+        return result, None
     result.changed = True
     if want_diff:
         result.diff = diff_code(source, new_source, 3, filename=path)
-    if write:
-        try:
-            with open(path, "wb") as fp:
-                fp.write(new_source.encode(encoding))
-        except OSError as exc:
-            result.error = f"{path}:1: error: cannot write: {exc.strerror or exc}"
-    return result
+    return result, new_source.encode(encoding)
 
 
 def _migrate_star(args: tuple[str, bool, bool]) -> FileResult:
@@ -290,18 +310,33 @@ def gather(paths: Iterable[str], excludes: Sequence[str]) -> tuple[list[str], li
 
 # ---- running ----
 class _Progress:
-    def __init__(self, stream: TextIO, total: int) -> None:
+    """``sockethub-migrate: done/total files`` on one terminal line, redrawn at most ten
+    times a second, and only once the run has lasted :attr:`DELAY` seconds (a short run
+    shows nothing); never when the stream is not a terminal."""
+
+    DELAY = 1.0
+
+    def __init__(self, stream: TextIO, total: int, *, enabled: bool = True) -> None:
         self.stream = stream
         self.total = total
-        self.enabled = total > 0 and stream.isatty()
+        self.enabled = enabled and total > 0 and stream.isatty()
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
 
     def update(self, done: int) -> None:
-        if self.enabled and (done == self.total or done % 25 == 0):
-            self.stream.write(f"\r\033[2Ksockethub-migrate: {done}/{self.total} files")
-            self.stream.flush()
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.start < self.DELAY or (now - self.last < 0.1 and done != self.total):
+            return
+        self.last = now
+        self.shown = True
+        self.stream.write(f"\r\033[2Ksockethub-migrate: {done}/{self.total} files")
+        self.stream.flush()
 
     def clear(self) -> None:
-        if self.enabled:
+        if self.shown:
             self.stream.write("\r\033[2K")
             self.stream.flush()
 
@@ -331,11 +366,29 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
-    mode.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if any file would change"
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="files or directories; - reads a module on stdin and writes the result to stdout",
+    )
+    parser.add_argument("--diff", action="store_true", help="print a unified diff, write nothing")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if any file would change (with --diff: print the diff too)",
+    )
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument(
+        "-q", "--quiet", action="store_true", help="print only errors (and the diff)"
+    )
+    verbosity.add_argument(
+        "-v", "--verbose", action="store_true", help="also name every file left unchanged"
+    )
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="with -: the path the module on stdin comes from (for messages and line length)",
     )
     parser.add_argument(
         "--jobs",
@@ -363,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
-    out, err = sys.stdout, sys.stderr
+    err = sys.stderr
     try:
         import sockethub_codemods.migrate_managed_routes  # noqa: F401  (needs libcst)
     except ImportError as exc:
@@ -372,10 +425,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.jobs < 1:
         print("sockethub-migrate: error: --jobs must be at least 1", file=err)
         return EXIT_ERROR
+    if "-" in args.paths:
+        if len(args.paths) != 1:
+            print("sockethub-migrate: error: - (stdin) cannot be mixed with other paths", file=err)
+            return EXIT_ERROR
+        return _main_stdin(args)
 
     files, path_errors = gather(args.paths, args.exclude)
     write = not (args.diff or args.check)
-    progress = _Progress(err, len(files))
+    progress = _Progress(err, len(files), enabled=not args.quiet)
     results: list[FileResult] = []
     try:
         for result in run(files, write=write, want_diff=args.diff, jobs=args.jobs):
@@ -387,38 +445,73 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     progress.clear()
     results.sort(key=lambda r: r.path)
-
     if args.diff:
-        for result in results:
-            if result.diff:
-                out.write(result.diff.rstrip("\n") + "\n")
-        out.flush()
+        _print_diffs(results)
+    return _report(results, path_errors, args, write=write)
+
+
+def _main_stdin(args: argparse.Namespace) -> int:
+    """``-``: migrate the module on stdin; the result (or with --diff/--check, the diff)
+    goes to stdout, messages to stderr."""
+    data = sys.stdin.buffer.read()
+    name = args.stdin_filename or "-"
+    result, new_data = migrate_bytes(name, data, want_diff=args.diff, filename=args.stdin_filename)
+    write = not (args.diff or args.check)
+    if write and not result.error:
+        sys.stdout.buffer.write(new_data if new_data is not None else data)
+        sys.stdout.flush()
+    elif args.diff:
+        _print_diffs([result])
+    return _report([result], [], args, write=write)
+
+
+def _print_diffs(results: Sequence[FileResult]) -> None:
+    out = sys.stdout
+    for result in results:
+        if result.diff:
+            out.write(result.diff.rstrip("\n") + "\n")
+    out.flush()
+
+
+def _report(
+    results: Sequence[FileResult],
+    path_errors: Sequence[str],
+    args: argparse.Namespace,
+    *,
+    write: bool,
+) -> int:
+    """Print what happened (to stderr) and return the exit code."""
+    err = sys.stderr
     changed = [r for r in results if r.changed]
     failed = [r for r in results if r.error]
     flagged = [r for r in results if r.flags]
-    verb = "migrated" if write else "would migrate"
-    for result in changed:
-        print(f"{verb} {result.path}", file=err)
-    if not write and any(r.changed for r in flagged):
-        print("(TODO line numbers are those of the migrated files)", file=err)
-    for result in flagged:
-        for line, text in result.flags:
-            print(f"{result.path}:{line}: {text}", file=err)
+    if not args.quiet:
+        verb = "migrated" if write else "would migrate"
+        for result in results:
+            if result.changed:
+                print(f"{verb} {result.path}", file=err)
+            elif args.verbose and not result.error:
+                print(f"unchanged {result.path}", file=err)
+        if not write and any(r.changed for r in flagged):
+            print("(TODO line numbers are those of the migrated files)", file=err)
+        for result in flagged:
+            for line, text in result.flags:
+                print(f"{result.path}:{line}: {text}", file=err)
     for message in path_errors:
         print(message, file=err)
     for result in failed:
         print(result.error, file=err)
-
-    todo_count = sum(len(r.flags) for r in flagged)
-    summary = (
-        f"{len(results)} file{'s' if len(results) != 1 else ''} scanned, "
-        f"{len(changed)} {'changed' if write else 'would change'}, "
-        f"{len(flagged)} flagged ({todo_count} TODO{'s' if todo_count != 1 else ''}), "
-        f"{len(failed) + len(path_errors)} failed"
-    )
-    print(summary, file=err)
-    if not changed and not failed and not path_errors:
-        print("nothing to change", file=err)
+    if not args.quiet:
+        todo_count = sum(len(r.flags) for r in flagged)
+        summary = (
+            f"{len(results)} file{'s' if len(results) != 1 else ''} scanned, "
+            f"{len(changed)} {'changed' if write else 'would change'}, "
+            f"{len(flagged)} flagged ({todo_count} TODO{'s' if todo_count != 1 else ''}), "
+            f"{len(failed) + len(path_errors)} failed"
+        )
+        print(summary, file=err)
+        if not changed and not failed and not path_errors:
+            print("nothing to change", file=err)
     if failed or path_errors:
         return EXIT_ERROR
     if args.check and changed:

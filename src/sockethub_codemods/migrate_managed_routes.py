@@ -6,25 +6,33 @@ module at a time: a route is judged by what this module does with it.
 
 from __future__ import annotations
 
+import json
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, cast
 
-from sockethub_codemods import TODO_MARKER
-
 from sockethub._extras import extra_required
+from sockethub_codemods import TODO_CONTINUATION, TODO_MARKER
+from sockethub_codemods.line_length import line_length_for
 
 with extra_required("codemod", feature="sockethub-migrate"):
     import libcst as cst
     import libcst.helpers
     from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-    from libcst.metadata import ClassScope, Scope, ScopeProvider
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+    from libcst.metadata import ClassScope, MetadataWrapper, Scope, ScopeProvider
 
 __all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]
 
 
 ROUTE_QNAMES = frozenset({"sockethub.WebSocketRoute", "sockethub.websocket.WebSocketRoute"})
+HUB_QNAMES = frozenset({"sockethub.SocketHub", "sockethub.hub.SocketHub"})
+# What the 0.1 facade's hidden hub runs with, written into every migrated SocketHub(...)
+# so the wire stays byte for byte the same (one message of a connection at a time, one
+# socket object per connection).
+FACADE_HUB_ARGS = (("ordering", '"connection"'), ("per_join_sockets", "False"))
 _SOCKET_QNAMES = frozenset(
     {
         "sockethub.ISocket",
@@ -36,11 +44,33 @@ _SOCKET_QNAMES = frozenset(
 _HOOKS = frozenset({"on_connect", "on_disconnect"})
 _MANAGED = frozenset({"channel", "handler"}) | _HOOKS
 _COMPOSE = frozenset({"merge", "include_subroutes"})
-_TRACKED = _MANAGED | _COMPOSE | {"endpoint", "sub"}
+_INTERNALS = frozenset({"ws_endpoint", "children"})
+_TRACKED = _MANAGED | _COMPOSE | _INTERNALS | {"endpoint", "sub"}
+_ENDPOINT_QNAMES = frozenset(
+    {
+        "sockethub.websocket.WSManagedEndpoint",
+        "sockethub.WSManagedEndpoint",
+        "sockethub.legacy.WSManagedEndpoint",
+    }
+)
 _SCALARS = frozenset({"str", "int", "float", "bool"})
 # Starlette path convertor -> the Python type of the value it puts in path_params.
 _CONVERTOR_TYPES = {"str": "str", "path": "str", "int": "int", "float": "float"}
 _N = TypeVar("_N", bound=cst.CSTNode)
+#: MIGRATION.md section anchors that the TODO comments point to (a test checks that each
+#: one exists).
+TODO_ANCHORS = frozenset(
+    {
+        "routes-built-in-another-module",
+        "sub-and-merge-trees",
+        "handlers-and-hooks-used-unusually",
+        "hook-parameters",
+        "a-merge-at-the-parents-own-path",
+        "handler-with-a-body",
+        "facade-internals",
+        "facade-ordering",
+    }
+)
 _PATH_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}")
 
 
@@ -61,11 +91,23 @@ class _Use:
 
 
 @dataclass
+class _SubSite:
+    """``child = parent.sub(path)`` as a statement of its own."""
+
+    call: cst.Call
+    assign: cst.Assign
+    parent: str
+    path: str | None
+    child: str
+
+
+@dataclass
 class _HandlerParam:
     name: str
     annotation: str | None  # "str" | "int" | "float" | "bool" | "other" | None
     default: cst.BaseExpression | None
     optional: bool = False  # annotated ``X | None``: missing means None
+    param: cst.Param | None = None  # the handler's own parameter node
 
 
 @dataclass
@@ -73,6 +115,7 @@ class _Group:
     """The constructors and uses that denote one route object."""
 
     ctors: list[cst.Call] = field(default_factory=list)
+    hub_ctors: list[cst.Call] = field(default_factory=list)
     uses: list[_Use] = field(default_factory=list)
     annotations: list[cst.BaseExpression] = field(default_factory=list)
 
@@ -82,7 +125,7 @@ class _Group:
 
 @dataclass
 class _HookRewrite:
-    remove: set[str]
+    params: cst.Parameters
     prologue: list[str]
 
 
@@ -139,6 +182,10 @@ class _Analyzer(cst.CSTVisitor):
         self.c = command
         self.uf = _UnionFind()
         self.ctors: list[tuple[str, cst.Call]] = []
+        self.hub_ctors: list[tuple[str, cst.Call]] = []
+        self.imports_sockethub = False
+        self.endpoint_subclasses: list[cst.ClassDef] = []
+        self.subs: list[_SubSite] = []
         self.uses: list[_Use] = []
         self.annotations: list[tuple[cst.BaseExpression, str]] = []
         self.functions: dict[str, cst.FunctionDef] = {}
@@ -191,7 +238,7 @@ class _Analyzer(cst.CSTVisitor):
     def link_targets(
         self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression
     ) -> None:
-        if isinstance(value, cst.Call) and self.c.qnames(value.func) & ROUTE_QNAMES:
+        if isinstance(value, cst.Call) and self.c.qnames(value.func) & _BUILT:
             return  # handled by visit_Call
         source = self.expr_handle(value)
         if source is None:
@@ -210,6 +257,11 @@ class _Analyzer(cst.CSTVisitor):
                 self.annotations.append((ref, handle))
 
     # ---- visitors ----
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        for base in node.bases:
+            if self.c.qnames(base.value) & _ENDPOINT_QNAMES:
+                self.endpoint_subclasses.append(node)
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions[self.name_key(node.name)] = node
         self.func_stack.append(node)
@@ -222,6 +274,23 @@ class _Analyzer(cst.CSTVisitor):
         self.func_stack.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value == "sub"
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and isinstance(self.parents.get(node), cst.SimpleStatementLine)
+        ):
+            # `child = parent.sub("path")`: the child is its own object, not "any sub()".
+            parent = self.expr_handle(value.func.value)
+            path = _literal_str(value.args[0].value) if len(value.args) == 1 else None
+            target = self.name_key(node.targets[0].target)
+            self.uf.find(target)
+            if parent is not None:
+                self.subs.append(_SubSite(value, node, parent, path, target))
+            return
         self.link_targets([t.target for t in node.targets], node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -233,17 +302,31 @@ class _Analyzer(cst.CSTVisitor):
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is None or not self.func_stack:
             return
-        if isinstance(node.value, cst.Call) and self.c.qnames(node.value.func) & ROUTE_QNAMES:
+        if isinstance(node.value, cst.Call) and self.c.qnames(node.value.func) & _BUILT:
             return
         source = self.expr_handle(node.value)
         if source is not None:
             self.uf.union(f"call:{self.func_stack[-1].name.value}", source)
 
+    def visit_Import(self, node: cst.Import) -> None:
+        if any(_is_sockethub(libcst.helpers.get_full_name_for_node(a.name)) for a in node.names):
+            self.imports_sockethub = True
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = None if node.relative or node.module is None else node.module
+        if module is not None and _is_sockethub(libcst.helpers.get_full_name_for_node(module)):
+            self.imports_sockethub = True
+
     def visit_Call(self, node: cst.Call) -> None:
-        if not self.c.qnames(node.func) & ROUTE_QNAMES:
+        names = self.c.qnames(node.func) & _BUILT
+        if not names:
             return
-        key = f"ctor:{len(self.ctors)}"
-        self.ctors.append((key, node))
+        if names & HUB_QNAMES:
+            key = f"hub:{len(self.hub_ctors)}"
+            self.hub_ctors.append((key, node))
+        else:
+            key = f"ctor:{len(self.ctors)}"
+            self.ctors.append((key, node))
         self.uf.find(key)
         parent = self.parents.get(node)
         handles: list[str] = []
@@ -287,11 +370,20 @@ class _Analyzer(cst.CSTVisitor):
         groups: dict[str, _Group] = {}
         for key, call in self.ctors:
             groups.setdefault(self.uf.find(key), _Group()).ctors.append(call)
+        for key, call in self.hub_ctors:
+            groups.setdefault(self.uf.find(key), _Group()).hub_ctors.append(call)
         for use in self.uses:
             groups.setdefault(self.uf.find(use.handle), _Group()).uses.append(use)
         for ref, handle in self.annotations:
             groups.setdefault(self.uf.find(handle), _Group()).annotations.append(ref)
         return groups
+
+
+_BUILT = ROUTE_QNAMES | HUB_QNAMES
+
+
+def _is_sockethub(module: str | None) -> bool:
+    return module is not None and (module == "sockethub" or module.startswith("sockethub."))
 
 
 def _is_docstring(stmt: cst.BaseStatement | cst.BaseSmallStatement) -> bool:
@@ -335,8 +427,87 @@ def _leading_blanks(lines: Sequence[cst.EmptyLine]) -> list[cst.EmptyLine]:
     return blanks
 
 
-def _todo_line(text: str) -> cst.EmptyLine:
-    return cst.EmptyLine(indent=True, comment=cst.Comment(f"# {TODO_MARKER}: {text}"))
+def _same_node(a: cst.CSTNode | None, b: cst.CSTNode | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.deep_equals(b)
+
+
+def _normalise_path(path: str) -> str:
+    """0.1's path normalisation (sockethub.websocket.normalise_path, restated so the
+    codemod does not import the library it migrates)."""
+    path = path.replace(" ", "")
+    if path and not path.startswith("/"):
+        path = "/" + path
+    if len(path) > 1 and path.endswith("/"):
+        raise ValueError(path)
+    return path
+
+
+def _join_paths(parent: str, child: str) -> str:
+    """0.1's join of a parent and a child path (sockethub.websocket.join_paths)."""
+    if child == "/":
+        child = ""
+    return parent.rstrip("/") + child or "/"
+
+
+def _defaulted_extras(hook: cst.FunctionDef, declared: set[str]) -> list[cst.Param]:
+    """The hook's parameters after the socket that the handler does not declare and that
+    have a default (0.1 never passed them, so they always had it)."""
+    params = hook.params
+    rest = [*params.posonly_params, *params.params][1:] + list(params.kwonly_params)
+    return [p for p in rest if p.name.value not in declared and p.default is not None]
+
+
+def _with_path(call: cst.Call, path: str) -> cst.Call:
+    """``call`` with its path argument (first positional or ``path=``) set to ``path``."""
+    literal = cst.SimpleString(json.dumps(path))
+    args = list(call.args)
+    for i, arg in enumerate(args):
+        if (arg.keyword is None and i == 0 and not arg.star) or (
+            arg.keyword is not None and arg.keyword.value == "path"
+        ):
+            args[i] = arg.with_changes(value=literal)
+            return call.with_changes(args=args)
+    return call.with_changes(args=[cst.Arg(literal), *args])
+
+
+def _with_normalised_path(call: cst.Call) -> cst.Call:
+    """``WebSocketRoute("ws")`` served ``/ws`` (0.1 normalised it); ``SocketHub`` takes a
+    path as written, so a literal path is written normalised."""
+    args = list(call.args)
+    if not args or args[0].keyword is not None or args[0].star:
+        return call
+    first = args[0].value
+    literal = _literal_str(first)
+    if literal is None or not isinstance(first, cst.SimpleString):
+        return call
+    try:
+        path = _normalise_path(literal)
+    except ValueError:
+        return call  # 0.1 refused it as well
+    if path == literal:
+        return call
+    args[0] = args[0].with_changes(value=cst.SimpleString(json.dumps(path)))
+    return call.with_changes(args=args)
+
+
+def _has_comment(lines: Sequence[cst.EmptyLine]) -> bool:
+    return any(line.comment is not None for line in lines)
+
+
+def _todo_lines(text: str, width: int) -> list[cst.EmptyLine]:
+    """``# TODO(sockethub-migrate): text`` wrapped to ``width`` columns (the comment's own
+    indentation excluded); continuation lines start with ``#   ``."""
+    lines = textwrap.wrap(
+        f"{TODO_MARKER}: {text}",
+        width=max(40, width),
+        initial_indent="# ",
+        subsequent_indent=TODO_CONTINUATION,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return [cst.EmptyLine(indent=True, comment=cst.Comment(line)) for line in lines]
 
 
 def _literal_str(expr: cst.BaseExpression) -> str | None:
@@ -396,6 +567,96 @@ def _strip_params(params: cst.Parameters, remove: set[str]) -> cst.Parameters:
     return new
 
 
+def _with_facade_args(call: cst.Call) -> cst.Call:
+    """``call`` plus the keyword arguments of :data:`FACADE_HUB_ARGS` it lacks, laid out
+    like its last argument (one per line in a call written one argument per line)."""
+    args = list(call.args)
+    present = {a.keyword.value for a in args if a.keyword is not None}
+    if any(a.star == "**" for a in args):
+        return call  # they may be in the mapping; flagged in planning
+    new = [
+        cst.Arg(
+            keyword=cst.Name(name),
+            value=cst.parse_expression(value),
+            equal=cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""),
+                whitespace_after=cst.SimpleWhitespace(""),
+            ),
+        )
+        for name, value in FACADE_HUB_ARGS
+        if name not in present
+    ]
+    if not new:
+        return call
+    if not args:
+        joined = [
+            a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            for a in new[:-1]
+        ]
+        return call.with_changes(args=[*joined, new[-1]])
+    last = args[-1]
+    comma = last.comma
+    multiline = isinstance(comma, cst.Comma) and isinstance(
+        comma.whitespace_after, cst.ParenthesizedWhitespace
+    )
+    if multiline and isinstance(comma, cst.Comma):
+        # The comma after an inner argument carries the newline and the indentation.
+        if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
+            layout = args[-2].comma.whitespace_after
+        else:
+            layout = call.whitespace_before_args
+        if not isinstance(layout, cst.ParenthesizedWhitespace):
+            layout = comma.whitespace_after
+        assert isinstance(layout, cst.ParenthesizedWhitespace)
+        assert isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace)
+        inner = cst.Comma(
+            whitespace_after=layout.with_changes(
+                first_line=cst.TrailingWhitespace(), empty_lines=[]
+            )
+        )
+        # The last argument keeps its own comma (and trailing comment), then a new line.
+        own = comma.with_changes(
+            whitespace_after=layout.with_changes(
+                first_line=comma.whitespace_after.first_line, empty_lines=[]
+            )
+        )
+        final = comma.with_changes(
+            whitespace_before=cst.SimpleWhitespace(""),
+            whitespace_after=comma.whitespace_after.with_changes(
+                first_line=cst.TrailingWhitespace()
+            ),
+        )
+        ends = [*(a.with_changes(comma=inner) for a in new[:-1]), new[-1].with_changes(comma=final)]
+        return call.with_changes(args=[*args[:-1], last.with_changes(comma=own), *ends])
+    between = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    tail = [a.with_changes(comma=between) for a in new[:-1]]
+    end = new[-1].with_changes(comma=comma) if isinstance(comma, cst.Comma) else new[-1]
+    return call.with_changes(args=[*args[:-1], last.with_changes(comma=between), *tail, end])
+
+
+def _with_hub_alias(node: cst.ImportFrom, at: int) -> cst.ImportFrom:
+    """``node`` with ``SocketHub`` inserted before its ``at``-th name, laid out like the
+    comma before it (one name per line stays one per line), comments left in place."""
+    names = list(cast(Sequence[cst.ImportAlias], node.names))
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    previous = names[at - 1].comma if at > 0 else None
+    if isinstance(previous, cst.Comma):
+        after = previous.whitespace_after
+        if isinstance(after, cst.ParenthesizedWhitespace):
+            after = after.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        comma = previous.with_changes(whitespace_after=after)
+    elif at == 0 and isinstance(node.lpar, cst.LeftParen):
+        after = node.lpar.whitespace_after
+        if isinstance(after, cst.ParenthesizedWhitespace):
+            comma = cst.Comma(
+                whitespace_after=after.with_changes(
+                    first_line=cst.TrailingWhitespace(), empty_lines=[]
+                )
+            )
+    hub = cst.ImportAlias(name=cst.Name("SocketHub"), comma=comma)
+    return node.with_changes(names=[*names[:at], hub, *names[at:]])
+
+
 def _isort_key(alias: cst.ImportAlias) -> tuple[int, str]:
     name = alias.evaluated_name
     kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
@@ -412,6 +673,8 @@ def _sorted_import(node: cst.ImportFrom) -> cst.ImportFrom:
     ):
         return node
     aliases = list(names)
+    if any("#" in cst.Module([]).code_for_node(a) for a in aliases):
+        return node  # reordering would separate names from their comments
     others = [a for a in aliases if a.evaluated_name != "SocketHub"]
     if len(others) == len(aliases) or others != sorted(others, key=_isort_key):
         return node
@@ -485,7 +748,25 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._drop_decorators: set[cst.Decorator] = set()
         self._hook_rewrites: dict[cst.FunctionDef, _HookRewrite] = {}
         self._merge_calls: set[cst.Call] = set()
+        self._hub_args: set[cst.Call] = set()
+        self._isinstance_rewrites: dict[cst.Call, cst.BaseExpression] = {}
+        self._handler_funcs: dict[cst.FunctionDef, str] = {}
+        self._gone_refs: set[cst.CSTNode] = set()
+        self._name_refs: dict[cst.ImportAlias, tuple[cst.ImportFrom, set[cst.CSTNode]]] = {}
+        self._rename_aliases: set[cst.ImportAlias] = set()
+        self._rename_modules: set[cst.ImportFrom] = set()
+        self._hub_beside: dict[cst.ImportFrom, cst.ImportAlias] = {}
+        self._on_path: set[cst.CSTNode] | None = None
+        self._handler_hooks: dict[cst.FunctionDef, int] = {}
+        self._sub_calls: dict[cst.Call, str] = {}
+        self._sub_parents: dict[cst.Assign, cst.BaseExpression] = {}
+        self._sub_sites: list[tuple[_SubSite, str, str]] = []
+        self._ctor_paths: dict[cst.Call, str] = {}
+        self._merge_children_of: dict[cst.Expr, tuple[cst.BaseExpression, cst.BaseExpression]] = {}
         self._todos: dict[cst.CSTNode, list[str]] = {}
+        self._line_length = line_length_for(context.filename)
+        self._tab_width = 4
+        self._indents: list[str] = []
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
 
     # ---- helpers ----
@@ -506,8 +787,12 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             current = self._parents.get(current)
         return current if current is not None else node
 
-    def _todo(self, node: cst.CSTNode, text: str) -> None:
+    def _todo(self, node: cst.CSTNode, text: str, *, anchor: str) -> None:
+        """Plan a TODO comment above ``node``'s statement, pointing to the MIGRATION.md
+        section ``anchor`` (every anchor used is listed in :data:`TODO_ANCHORS`)."""
+        assert anchor in TODO_ANCHORS, anchor
         notes = self._todos.setdefault(self._statement_of(node), [])
+        text = f"{text} See MIGRATION.md#{anchor}."
         if text not in notes:
             notes.append(text)
 
@@ -522,7 +807,45 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._plan(analyzer)
         if not self._has_work():
             return tree  # nothing of ours here: skip the rewriting pass
-        return super().transform_module_impl(tree)
+        self._on_path = self._paths_to_targets()
+        try:
+            return super().transform_module_impl(tree)
+        finally:
+            self._on_path = None
+
+    def _paths_to_targets(self) -> set[cst.CSTNode]:
+        """Every node the rewrite changes, with all its ancestors: the rewriting pass
+        descends only into these (most of a module is never visited twice)."""
+        targets: list[cst.CSTNode] = [
+            *self._ref_replace,
+            *self._remove_funcs,
+            *self._remove_stmts,
+            *self._drop_decorators,
+            *self._hook_rewrites,
+            *self._merge_calls,
+            *self._hub_args,
+            *self._isinstance_rewrites,
+            *self._todos,
+            *self._rename_aliases,
+            *self._rename_modules,
+            *self._hub_beside,
+            *self._handler_hooks,
+            *self._sub_calls,
+            *self._sub_parents,
+            *self._merge_children_of,
+        ]
+        on_path: set[cst.CSTNode] = set()
+        for node in targets:
+            current: cst.CSTNode | None = node
+            while current is not None and current not in on_path:
+                on_path.add(current)
+                current = self._parents.get(current)
+        return on_path
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._on_path is not None and node not in self._on_path:
+            return False  # nothing to change in there
+        return super().on_visit(node)
 
     def _release(self, node: cst.CSTNode) -> None:
         """Schedule the imports that ``node`` (about to go) uses for removal if unused.
@@ -564,32 +887,47 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             or self._drop_decorators
             or self._hook_rewrites
             or self._merge_calls
+            or self._rename_aliases
+            or self._hub_beside
+            or self._isinstance_rewrites
+            or self._sub_calls
+            or self._merge_children_of
+            or self._handler_hooks
             or self._todos
         )
 
     def _plan(self, analyzer: _Analyzer) -> None:
+        if not analyzer.imports_sockethub:
+            return  # nothing here can be sockethub's: however 0.1-like, never touched
         groups = analyzer.groups()
         candidates: set[str] = set()
         blocked: set[str] = set()
         for key, group in groups.items():
             managed = bool(group.attrs(*_MANAGED))
+            if group.hub_ctors:
+                continue  # a SocketHub already (hand-written, or our own output)
             if group.ctors and managed and not group.attrs("endpoint"):
                 candidates.add(key)
+        self._plan_subs(groups, analyzer, candidates)
         for key in candidates:
             if not self._check_group(groups[key], analyzer):
                 blocked.add(key)
+        self._settle_subs(groups, candidates, blocked)
         self._plan_merges(groups, analyzer, candidates, blocked)
         for key in candidates - blocked:
             self._convert_group(groups[key], analyzer)
+        self._finish_handlers()
+        self._plan_internals(groups, candidates - blocked, analyzer)
         # Annotations of route objects that are used in managed mode here but built
         # elsewhere (parameters, for instance) follow the object.
         for key, group in groups.items():
-            if key in blocked or group.attrs("endpoint") or group.ctors:
+            if key in blocked or group.attrs("endpoint") or group.ctors or group.hub_ctors:
                 continue
             if group.attrs(*_MANAGED):
                 for ref in group.annotations:
                     self._replace_ref(ref)
                 self._flag_foreign_route(group, analyzer)
+        self._finish_imports()
 
     def _flag_foreign_route(self, group: _Group, analyzer: _Analyzer) -> None:
         """Flag 0.1-only uses of a route built in another module (or passed in).
@@ -610,7 +948,9 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 use.node,
                 f"`{label}` is not built in this module, so this tool cannot tell whether "
                 f"it is a 0.1 WebSocketRoute. Once it is a SocketHub, delete this handler "
-                "(SocketHub has none); hooks then read sock.path_params / sock.query_params.",
+                "(SocketHub has none) and declare its parameters on the hooks, with its "
+                "annotations and defaults.",
+                anchor="routes-built-in-another-module",
             )
         for use in group.attrs(*_HOOKS):
             hook = self._hook_function(use, analyzer)
@@ -627,9 +967,10 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 self._todo(
                     hook,
                     f"`{hook.name.value}` takes keyword parameters, which 0.1 filled from "
-                    f"the handler's signature; a SocketHub calls hooks with (sock) only. "
-                    f"`{label}` is built in another module: when it becomes a SocketHub, "
-                    "read them from sock.path_params / sock.query_params here.",
+                    f"the handler's signature; a SocketHub fills them by the hook's own "
+                    f"annotations. `{label}` is built in another module: when it becomes a "
+                    "SocketHub, give each the handler's annotation and default here.",
+                    anchor="routes-built-in-another-module",
                 )
 
     def _route_label(self, group: _Group) -> str:
@@ -689,7 +1030,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     continue
                 builtin = {n.removeprefix("builtins.") for n in names} & _SCALARS
                 ann = builtin.pop() if len(builtin) == 1 else "other"
-            result.append(_HandlerParam(p.name.value, ann, p.default, optional))
+            result.append(_HandlerParam(p.name.value, ann, p.default, optional, p))
         return result, func
 
     def _unwrap_optional(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
@@ -717,16 +1058,23 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         label = self._route_label(group)
         ok = True
         for use in group.attrs("sub"):
+            if use.call is not None and use.call in self._sub_calls:
+                continue  # its child becomes a SocketHub served under this route
             self._todo(
                 use.node,
                 f"`{label}.sub(...)` makes child routes, which SocketHub does not have; "
                 f"`{label}` stays a deprecated 0.1 WebSocketRoute until you split it into "
                 "separate SocketHub routes by hand.",
+                anchor="sub-and-merge-trees",
             )
             ok = False
         handlers = group.attrs("handler")
         if len(handlers) > 1:
-            self._todo(handlers[1].node, "a second handler for one route (0.1 refuses this).")
+            self._todo(
+                handlers[1].node,
+                "a second handler for one route (0.1 refuses this).",
+                anchor="handlers-and-hooks-used-unusually",
+            )
             ok = False
         for use in handlers:
             plain_call = use.kind == "stmt_call" and use.call is not None
@@ -738,6 +1086,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     f"`{label}.handler` is used in a way this tool cannot remove safely; "
                     f"`{label}` stays a deprecated 0.1 WebSocketRoute. SocketHub has no "
                     "handler: delete it and replace the route by SocketHub by hand.",
+                    anchor="handlers-and-hooks-used-unusually",
                 )
                 ok = False
         for use in group.attrs(*_HOOKS):
@@ -746,6 +1095,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     use.node,
                     f"`{label}.{use.attr}` is used in a way this tool cannot follow; "
                     f"`{label}` stays a deprecated 0.1 WebSocketRoute.",
+                    anchor="handlers-and-hooks-used-unusually",
                 )
                 ok = False
         if not ok:
@@ -759,7 +1109,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 self._todo(
                     hook if hook is not None else use.node,
                     f"{reason}; `{label}` stays a deprecated 0.1 WebSocketRoute until this "
-                    "hook reads sock.path_params / sock.query_params itself.",
+                    "hook declares the handler's parameters itself.",
+                    anchor="hook-parameters",
                 )
                 ok = False
         return ok
@@ -790,9 +1141,18 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         path_params: dict[str, str] | None,
         *,
         dry_run: bool,
+        declare: Sequence[str] = (),
     ) -> str | None:
-        """Plan the rewrite of one hook; return why it cannot be done, or None."""
-        if signature == []:
+        """Plan the rewrite of one hook; return why it cannot be done, or None.
+
+        0.1 called ``hook(sock, **handler_params)``. A hub hook declares its connection
+        parameters itself (parsed and validated before the handshake, as the handler's
+        were), so each handler parameter the hook names gets the handler's annotation and
+        default; one it receives through ``**kw`` and reads is declared too and put back
+        into ``kw``; ``declare`` names parameters this hook must declare so that the hub
+        still validates them (no other hook does).
+        """
+        if signature == [] and (hook is None or not _defaulted_extras(hook, set())):
             return None  # 0.1 passed no keyword arguments: nothing to do
         if hook is None:
             return f"the `{use.attr}` hook is not a function defined in this module"
@@ -800,7 +1160,6 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         positional = [*params.posonly_params, *params.params]
         if not positional:
             return f"`{hook.name.value}` takes no socket parameter"
-        sock = positional[0].name.value
         if signature is None:
             if len(positional) > 1 or params.kwonly_params or params.star_kwarg is not None:
                 return (
@@ -808,54 +1167,183 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     "cannot see"
                 )
             return None
-        if isinstance(params.star_kwarg, cst.Param):
-            return (
-                f"`{hook.name.value}` takes **{params.star_kwarg.name.value}, which 0.1 filled "
-                "from the handler signature; the hub calls hooks with (sock) only"
-            )
         by_name = {p.name: p for p in signature}
         if any(p.name.value in by_name for p in params.posonly_params[1:]):
             return f"`{hook.name.value}` has positional-only parameters"
-        remove: set[str] = set()
-        prologue: list[str] = []
-        todos: list[str] = []
-        for param in (*positional[1:], *params.kwonly_params):
-            name = param.name.value
-            if name not in by_name:
-                continue
-            hp = by_name[name]
-            if path_params is None:
-                return f"the route path is not a string literal, so `{name}` cannot be placed"
-            if name in path_params:
-                expr, why = self._path_expr(sock, name, path_params[name], hp.annotation)
-            else:
-                expr, why = self._query_expr(sock, hp)
-                if (
-                    why is None
-                    and hp.default is None
-                    and not hp.optional
-                    and use.attr == "on_connect"
-                    and self._param_used(param)
-                ):
-                    todos.append(
-                        f"0.1 refused the connection before on_connect (HTTP 400 or close "
-                        f"1008) when query parameter {name!r} was missing or invalid; now the "
-                        "lookup below raises, an error in on_connect. Check it first with "
-                        "sock.allow_if(...) if clients rely on that answer."
-                    )
-            if why is not None:
-                return f"`{hook.name.value}` parameter `{name}`: {why}"
-            remove.add(name)
-            if self._param_used(param):
-                prologue.append(f"{name} = {expr}")
-        if not dry_run and remove:
-            self._hook_rewrites[hook] = _HookRewrite(remove=remove, prologue=prologue)
-            for text in todos:
-                self._todo(hook, text)
-            for param in (*positional[1:], *params.kwonly_params):
-                if param.name.value in remove:
-                    self._release(param)
+        if dry_run:
+            return None
+        named = {p.name.value for p in (*positional[1:], *params.kwonly_params)}
+        star = params.star_kwarg if isinstance(params.star_kwarg, cst.Param) else None
+        kw_read = star is not None and self._param_used(star)
+        wanted = [
+            hp
+            for hp in signature
+            if hp.name in named or hp.name in declare or (kw_read and hp.name not in named)
+        ]
+        # Names now bound by the signature that the body reads from the ** mapping.
+        into_kw = [hp.name for hp in wanted if hp.name not in named] if kw_read else []
+        hook_params = {p.name.value: p for p in (*positional[1:], *params.kwonly_params)}
+
+        def same(hp: _HandlerParam) -> bool:
+            if hp.name not in hook_params:
+                return False
+            mine, theirs = hook_params[hp.name], cast(cst.Param, hp.param)
+            return _same_node(mine.annotation, theirs.annotation) and _same_node(
+                mine.default, theirs.default
+            )
+
+        # A parameter the handler did not declare was never passed by 0.1: it always had
+        # its default. On a hub it would be read from the query, so it becomes a local.
+        fixed = _defaulted_extras(hook, set(by_name))
+        if not into_kw and not fixed and all(same(hp) for hp in wanted):
+            return None  # it already declares them as the handler did: nothing to change
+        own = [p for p in positional[1:] if p.name.value not in by_name and p not in fixed]
+        kwonly = [p for p in params.kwonly_params if p.name.value not in by_name and p not in fixed]
+        declared = [
+            cast(cst.Param, hp.param).with_changes(comma=cst.MaybeSentinel.DEFAULT) for hp in wanted
+        ]
+        star_arg = params.star_arg
+        if isinstance(star_arg, cst.ParamStar) and not kwonly:
+            star_arg = cst.MaybeSentinel.DEFAULT  # a bare `*` needs a keyword-only parameter
+        new = cst.Parameters(
+            params=[
+                positional[0].with_changes(comma=cst.MaybeSentinel.DEFAULT),
+                *declared,
+                *(p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in own),
+            ],
+            star_arg=star_arg,
+            kwonly_params=[p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in kwonly],
+            star_kwarg=star.with_changes(comma=cst.MaybeSentinel.DEFAULT) if star else None,
+        )
+        if isinstance(new.star_arg, cst.Param | cst.ParamStar):
+            new = new.with_changes(
+                star_arg=new.star_arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            )
+        prologue = [
+            f"{p.name.value} = {self._code(cast(cst.BaseExpression, p.default))}"
+            for p in fixed
+            if self._param_used(p)
+        ]
+        if star:
+            prologue += [f'{star.name.value}["{name}"] = {name}' for name in into_kw]
+        if new.deep_equals(params) and not prologue:
+            return None
+        self._hook_rewrites[hook] = _HookRewrite(params=self._fit(hook, new), prologue=prologue)
         return None
+
+    def _fit(self, hook: cst.FunctionDef, params: cst.Parameters) -> cst.Parameters:
+        """``params`` on one line if the ``def`` line then fits the file's line length,
+        else one parameter per line with a trailing comma (as black and ruff lay it out)."""
+        header = hook.with_changes(
+            params=params, decorators=[], leading_lines=[], body=cst.SimpleStatementSuite([])
+        )
+        depth = self._depth(hook)
+        first = self.module.code_for_node(header).splitlines()[0].rstrip()
+        unit = self.module.default_indent
+        first = first.removesuffix("pass").rstrip()  # the empty suite prints as `: pass`
+        width = len((unit * depth).expandtabs(self._tab_width)) + len(first)
+        if width <= self._line_length:
+            return params
+
+        def line(extra: str) -> cst.ParenthesizedWhitespace:
+            return cst.ParenthesizedWhitespace(
+                first_line=cst.TrailingWhitespace(),
+                indent=True,
+                last_line=cst.SimpleWhitespace(extra),
+            )
+
+        elements = _param_elements(params)
+        laid = {
+            id(e): e.with_changes(
+                comma=cst.Comma(whitespace_after=line(unit if e is not elements[-1] else ""))
+            )
+            for e in elements
+        }
+
+        def put(e: Any) -> Any:
+            return laid.get(id(e), e)
+
+        return params.with_changes(
+            params=[put(p) for p in params.params],
+            star_arg=put(params.star_arg),
+            kwonly_params=[put(p) for p in params.kwonly_params],
+            star_kwarg=put(params.star_kwarg) if params.star_kwarg is not None else None,
+        )
+
+    def _depth(self, node: cst.CSTNode) -> int:
+        depth = 0
+        current = self._parents.get(node)
+        while current is not None:
+            if isinstance(current, cst.IndentedBlock):
+                depth += 1
+            current = self._parents.get(current)
+        return depth
+
+    def _handler_becomes_hook(
+        self, group: _Group, handler: cst.FunctionDef | None, label: str
+    ) -> None:
+        """No hook declares the handler's parameters, yet 0.1 validated them before the
+        handshake: a do-nothing ``@route.handler`` becomes an ``@route.on_connect`` hook
+        taking the socket and those parameters; anything else is flagged."""
+        uses = group.attrs("handler")
+        use = uses[0] if uses else None
+        if (
+            use is not None
+            and use.kind == "decorator"
+            and use.decorator is not None
+            and handler is not None
+            and _body_does_nothing(handler.body)
+        ):
+            self._handler_hooks[handler] = handler.decorators.index(use.decorator)
+            return
+        self._todo(
+            use.node if use is not None else group.ctors[0],
+            f"0.1 refused connections to `{label}` whose handler parameters were missing or "
+            "did not convert, before the handshake; declare them on an on_connect hook "
+            "(`async def on_connect(sock, name: str)`) to keep that.",
+            anchor="hook-parameters",
+        )
+
+    @staticmethod
+    def _as_connect_hook(func: cst.FunctionDef, at: int) -> cst.FunctionDef:
+        decorators = list(func.decorators)
+        decorator = decorators[at]
+        if isinstance(decorator.decorator, cst.Attribute):
+            decorators[at] = decorator.with_changes(
+                decorator=decorator.decorator.with_changes(attr=cst.Name("on_connect"))
+            )
+        params = func.params
+        sock = cst.Param(name=cst.Name("sock"))
+        new_params = params.with_changes(
+            params=[
+                sock,
+                *(p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in params.params),
+            ],
+            posonly_params=[],
+        )
+        return func.with_changes(decorators=decorators, params=new_params)
+
+    def _declared_by_hooks(
+        self, group: _Group, analyzer: _Analyzer, signature: list[_HandlerParam]
+    ) -> tuple[set[str], cst.FunctionDef | None]:
+        """Handler parameters some hook will declare, and the hook to declare the rest."""
+        names = {hp.name for hp in signature}
+        declared: set[str] = set()
+        target: cst.FunctionDef | None = None
+        for attr in ("on_connect", "on_disconnect"):
+            for use in group.attrs(attr):
+                hook = self._hook_function(use, analyzer)
+                if hook is None:
+                    continue
+                target = target or hook
+                params = hook.params
+                declared |= {
+                    p.name.value for p in (*params.params[1:], *params.kwonly_params)
+                } & names
+                star = params.star_kwarg
+                if isinstance(star, cst.Param) and self._param_used(star):
+                    declared |= names
+        return declared, target
 
     def _param_used(self, param: cst.Param) -> bool:
         scope = self.get_metadata(ScopeProvider, param.name, None)
@@ -912,6 +1400,11 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         sites: list[tuple[str, _Use]] = [
             (key, use) for key, group in groups.items() for use in group.attrs(*_COMPOSE)
         ]
+        sites = [
+            (key, use)
+            for key, use in sites
+            if not self._merge_as_child(key, use, groups, analyzer, candidates, blocked)
+        ]
         # Children merged into something are candidates only if their merge converts.
         changed = True
         while changed:
@@ -940,6 +1433,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     "SocketHub.include(*hubs, parent_prefix=...) copies only channels onto "
                     "this connection with a topic prefix. Migrate these routes by hand "
                     "(Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix).",
+                    anchor="sub-and-merge-trees",
                 )
         for parent_key, use in sites:
             if parent_key in candidates - blocked and use.call is not None:
@@ -951,7 +1445,85 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     f"`{label}`'s own path was a separate route that `{label}` shadowed, so "
                     "its channels were unreachable; now they are served on this connection. "
                     "Keep this line if that is what you meant, else delete it.",
+                    anchor="a-merge-at-the-parents-own-path",
                 )
+
+    def _merge_as_child(
+        self,
+        parent_key: str,
+        use: _Use,
+        groups: dict[str, _Group],
+        analyzer: _Analyzer,
+        candidates: set[str],
+        blocked: set[str],
+    ) -> bool:
+        """``parent.merge(route[, parent_prefix=P])`` of one managed route with a path of
+        its own, used nowhere else: ``route`` becomes a SocketHub at the path 0.1 served
+        the copy at, added to ``parent.children``. True if planned so."""
+        call = use.call
+        if use.kind != "stmt_call" or call is None or use.stmt is None:
+            return False
+        positional = [a for a in call.args if a.keyword is None]
+        keywords = [a for a in call.args if a.keyword is not None]
+        if len(positional) != 1 or positional[0].star or len(keywords) > 1:
+            return False
+        prefix = ""
+        if keywords:
+            if keywords[0].keyword is None or keywords[0].keyword.value != "parent_prefix":
+                return False
+            value = keywords[0].value
+            if isinstance(value, cst.Name) and value.value == "None":
+                prefix = ""
+            else:
+                literal = _literal_str(value)
+                if literal is None:
+                    return False
+                prefix = literal
+        arg = positional[0].value
+        if not isinstance(arg, cst.Name):
+            return False
+        handle = analyzer.expr_handle(arg)
+        if handle is None:
+            return False
+        key = analyzer.uf.find(handle)
+        child, parent = groups.get(key), groups.get(parent_key)
+        if child is None or parent is None or key not in candidates or key in blocked:
+            return False
+        if len(child.ctors) != 1 or child.ctors[0] in self._sub_calls:
+            return False
+        if child.attrs("sub", *_COMPOSE, *_INTERNALS) or child.annotations:
+            return False
+        if parent.ctors and parent.ctors[0] in self._sub_calls:
+            parent_path: str | None = self._sub_calls[parent.ctors[0]]
+        else:
+            parent_path = self._path_literal(parent) if len(parent.ctors) == 1 else None
+        child_path = self._path_literal(child)
+        if parent_path is None or not child_path:
+            return False  # a pathless child: the `include` rule below
+        if not self._only_registered_and_merged(arg, child):
+            return False  # served elsewhere too: 0.1 copied it, one hub cannot be two
+        try:
+            own = _normalise_path(child_path)
+            path = _join_paths(_normalise_path(parent_path), own.removeprefix(prefix))
+        except ValueError:
+            return False
+        if not path.startswith("/"):
+            return False
+        self._ctor_paths[child.ctors[0]] = path
+        self._merge_children_of[use.stmt] = (use.node.value, arg)
+        return True
+
+    def _only_registered_and_merged(self, arg: cst.Name, group: _Group) -> bool:
+        """Every reference to the route's name is a registration call on it, or ``arg``."""
+        scope: Scope | None = self.get_metadata(ScopeProvider, arg, None)
+        if scope is None:
+            return False
+        uses = {u.node.value for u in group.uses}
+        for assignment in scope[arg.value]:
+            for access in assignment.references:
+                if access.node is not arg and access.node not in uses:
+                    return False
+        return True
 
     def _merge_children(self, use: _Use, analyzer: _Analyzer) -> list[str | None]:
         if use.call is None:
@@ -1018,53 +1590,194 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
 
     def _convert_group(self, group: _Group, analyzer: _Analyzer) -> None:
         for call in group.ctors:
+            if call in self._sub_calls:
+                self.add_needed_import("sockethub", "SocketHub")
+                continue  # rewritten whole in leave_Call
             self._replace_ref(call.func)
+            self._hub_args.add(call)
+            if any(arg.star == "**" for arg in call.args):
+                self._todo(
+                    call,
+                    'pass ordering="connection", per_join_sockets=False to this SocketHub (what '
+                    "the 0.1 facade ran with) unless the ** mapping already holds them.",
+                    anchor="facade-ordering",
+                )
         for ref in group.annotations:
             self._replace_ref(ref)
         label = self._route_label(group)
         signature, handler_func = self._handler_signature(group, analyzer)
         path_params = self._path_params(group)
+        declare: list[str] = []
+        first_hook: cst.FunctionDef | None = None
+        if signature:
+            declared, first_hook = self._declared_by_hooks(group, analyzer, signature)
+            declare = [hp.name for hp in signature if hp.name not in declared]
         for use in group.attrs(*_HOOKS):
             hook = self._hook_function(use, analyzer)
-            self._plan_hook(use, hook, signature, path_params, dry_run=False)
+            self._plan_hook(
+                use,
+                hook,
+                signature,
+                path_params,
+                dry_run=False,
+                declare=declare if hook is first_hook else (),
+            )
+        if declare and first_hook is None:
+            self._handler_becomes_hook(group, handler_func, label)
         for use in group.attrs("handler"):
+            if use.decorated is not None and use.decorated in self._handler_hooks:
+                continue  # it became the on_connect hook that declares the parameters
             if use.kind == "decorator" and use.decorator is not None:
                 self._drop_decorators.add(use.decorator)
                 self._release(use.decorator)
-                other_refs = 0
-            elif use.stmt is not None:
+            elif use.stmt is not None and use.call is not None:
                 self._remove_stmts.add(use.stmt)
-                other_refs = -1  # the call itself refers to the function
+                self._gone_refs.add(use.call.args[0].value)  # the call refers to the function
             else:  # pragma: no cover - excluded by _check_group
                 continue
-            if handler_func is None:
-                continue
-            refs = self._references(handler_func, analyzer)
-            if refs + other_refs > 0:
+            if handler_func is not None:
+                self._handler_funcs.setdefault(handler_func, label)
+
+    def _finish_handlers(self) -> None:
+        """Remove each handler function whose every use went with the routes migrated
+        (one ``noop`` passed to several ``route.handler(noop)`` calls included)."""
+        for func, label in self._handler_funcs.items():
+            refs = self._reference_nodes(func)
+            if refs is None or refs - self._gone_refs:
                 continue  # still used elsewhere: keep it, only unregister it
-            if _body_does_nothing(handler_func.body):
-                decorators = [d for d in handler_func.decorators if d is not use.decorator]
-                if not decorators:
-                    self._remove_funcs.add(handler_func)
-                    self._release(handler_func)
-                    continue
+            if _body_does_nothing(func.body):
+                if all(d in self._drop_decorators for d in func.decorators):
+                    self._remove_funcs.add(func)
+                    self._release(func)
             else:
                 self._todo(
-                    handler_func,
+                    func,
                     f"this was the 0.1 managed-mode handler of `{label}`; SocketHub needs "
                     "none and 0.1 never ran its body: move any logic into on_connect, then "
                     "delete it.",
+                    anchor="handler-with-a-body",
                 )
 
-    def _references(self, func: cst.FunctionDef, analyzer: _Analyzer) -> int:
+    def _plan_subs(
+        self, groups: dict[str, _Group], analyzer: _Analyzer, candidates: set[str]
+    ) -> None:
+        """``child = parent.sub("x")`` with managed calls on ``child`` (and no routes of
+        its own): the child becomes ``SocketHub(<the path 0.1 served>)`` added to the
+        parent's children, so it is served at that path, inside the parent's middlewares,
+        whatever the parent is. Other sub trees are flagged (in _check_group)."""
+        for site in analyzer.subs:
+            key = analyzer.uf.find(site.child)
+            child = groups.get(key)
+            parent = groups.get(analyzer.uf.find(site.parent))
+            if child is None or parent is None or site.path is None:
+                continue
+            if child.ctors or child.hub_ctors or not child.attrs(*_MANAGED):
+                continue
+            if child.attrs("endpoint", *_COMPOSE):
+                continue
+            if parent.ctors and parent.ctors[0] in self._sub_calls:
+                parent_path: str | None = self._sub_calls[parent.ctors[0]]  # nested sub
+            else:
+                parent_path = self._path_literal(parent) if parent.ctors else None
+            if parent_path is None:
+                continue
+            try:
+                path = _join_paths(_normalise_path(parent_path), _normalise_path(site.path))
+            except ValueError:
+                continue  # 0.1 refuses it too: leave it to fail the same way
+            if not path.startswith("/"):
+                continue
+            self._sub_calls[site.call] = path
+            self._sub_parents[site.assign] = site.call.func
+            self._sub_sites.append((site, key, analyzer.uf.find(site.parent)))
+            child.ctors.append(site.call)
+            candidates.add(key)
+
+    def _settle_subs(
+        self, groups: dict[str, _Group], candidates: set[str], blocked: set[str]
+    ) -> None:
+        """A child that stays a 0.1 route keeps its ``parent.sub(...)``, so its parent
+        must stay a 0.1 route too (a SocketHub has no ``sub``); repeat up the tree."""
+        changed = True
+        while changed:
+            changed = False
+            for site, child, parent in self._sub_sites:
+                if site.call not in self._sub_calls or child not in blocked:
+                    continue
+                del self._sub_calls[site.call]
+                del self._sub_parents[site.assign]
+                changed = True
+                if parent in candidates and parent not in blocked:
+                    blocked.add(parent)
+                    label = self._route_label(groups[parent])
+                    self._todo(
+                        site.call,
+                        f"`{label}` stays a deprecated 0.1 WebSocketRoute: this child route "
+                        "cannot be migrated (see its TODO) and needs `sub`.",
+                        anchor="sub-and-merge-trees",
+                    )
+
+    def _plan_internals(
+        self, groups: dict[str, _Group], converted: set[str], analyzer: _Analyzer
+    ) -> None:
+        """``isinstance(route.ws_endpoint, WSManagedEndpoint)`` on a migrated route becomes
+        ``isinstance(route, SocketHub)``; other looks inside the facade are flagged."""
+        for cls in analyzer.endpoint_subclasses:
+            self._todo(
+                cls,
+                f"`{cls.name.value}` subclasses the 0.1 facade's WSManagedEndpoint, which 0.3 "
+                "removes and SocketHub does not use; move its behaviour into SocketHub hooks "
+                "or a route middleware.",
+                anchor="facade-internals",
+            )
+        for key, group in groups.items():
+            if group.hub_ctors:
+                continue
+            migrated = key in converted
+            label = self._route_label(group)
+            for use in group.attrs("ws_endpoint"):
+                check = self._endpoint_isinstance(use)
+                if check is not None and migrated:
+                    self._isinstance_rewrites[check] = use.node.value
+                    self.add_needed_import("sockethub", "SocketHub")
+                    self._release(check.args[1].value)
+                elif check is not None or migrated:
+                    self._todo(
+                        use.node,
+                        f"`{label}.ws_endpoint` is the 0.1 facade's; a SocketHub has none "
+                        f"(test `isinstance({label}, SocketHub)` instead).",
+                        anchor="facade-internals",
+                    )
+            if migrated and group.attrs("sub", *_COMPOSE):
+                for use in group.attrs("children"):
+                    self._todo(
+                        use.node,
+                        f"`{label}.children` listed the routes that sub/merge made; the "
+                        "migrated routes are separate hubs now.",
+                        anchor="facade-internals",
+                    )
+
+    def _endpoint_isinstance(self, use: _Use) -> cst.Call | None:
+        """The ``isinstance(<use>, WSManagedEndpoint)`` call ``use`` is the first argument of."""
+        arg = self._parents.get(use.node)
+        call = self._parents.get(arg) if isinstance(arg, cst.Arg) else None
+        if not isinstance(call, cst.Call) or len(call.args) != 2 or call.args[0] is not arg:
+            return None
+        if "builtins.isinstance" not in self.qnames(call.func):
+            return None
+        if not self.qnames(call.args[1].value) & _ENDPOINT_QNAMES:
+            return None
+        return call
+
+    def _reference_nodes(self, func: cst.FunctionDef) -> set[cst.CSTNode] | None:
         scope = self.get_metadata(ScopeProvider, func.name, None)
         if scope is None:
-            return 1
-        count = 0
+            return None
+        nodes: set[cst.CSTNode] = set()
         for assignment in scope.assignments[func.name.value]:
             if getattr(assignment, "node", None) is func:
-                count += len(assignment.references)
-        return count
+                nodes |= {access.node for access in assignment.references}
+        return nodes
 
     def _replace_ref(self, node: cst.CSTNode) -> None:
         """Plan ``WebSocketRoute`` -> ``SocketHub`` for a Name or Attribute reference."""
@@ -1083,10 +1796,93 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                 self._ref_replace[node] = "attr.parent"
                 return
         self._ref_replace[node] = "name"
+        found = self._import_of(node) if isinstance(node, cst.Name) else None
+        if found is not None:
+            stmt, alias = found
+            self._name_refs.setdefault(alias, (stmt, set()))[1].add(node)
+            return  # decided in _finish_imports
+        self._import_socket_hub(node)
+
+    def _import_socket_hub(self, node: cst.CSTNode) -> None:
         self.add_needed_import("sockethub", "SocketHub")
         # Drops `from sockethub import WebSocketRoute [as X]` / `from sockethub import
         # websocket` once nothing else refers to them.
         self._release(node)
+
+    def _import_of(self, name: cst.Name) -> tuple[cst.ImportFrom, cst.ImportAlias] | None:
+        """The ``from sockethub... import WebSocketRoute [as name]`` that binds ``name``."""
+        scope: Scope | None = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        for assignment in scope[name.value]:
+            stmt = getattr(assignment, "node", None)
+            if not isinstance(stmt, cst.ImportFrom) or isinstance(stmt.names, cst.ImportStar):
+                continue
+            for alias in stmt.names:
+                if (alias.evaluated_alias or alias.evaluated_name) == name.value:
+                    return stmt, alias
+        return None
+
+    def _finish_imports(self) -> None:
+        """Rename ``WebSocketRoute`` to ``SocketHub`` inside the import statement itself
+        when every use of it was migrated: the statement keeps its layout and comments.
+        Otherwise ``SocketHub`` is added and the old name dropped once unused."""
+        renamed = False
+        for alias, (stmt, replaced) in self._name_refs.items():
+            module = libcst.helpers.get_full_name_for_node(stmt.module) if stmt.module else None
+            names = stmt.names if not isinstance(stmt.names, cst.ImportStar) else ()
+            ok = (
+                not renamed and not stmt.relative and module in ("sockethub", "sockethub.websocket")
+            )
+            if module == "sockethub.websocket" and len(names) != 1:
+                ok = False
+            if ok:
+                local = alias.evaluated_alias or alias.evaluated_name
+                anchor = next(iter(replaced))
+                scope: Scope | None = self.get_metadata(ScopeProvider, anchor, None)
+                refs: set[cst.CSTNode] = set()
+                if scope is None or scope["SocketHub"]:
+                    ok = False  # SocketHub is bound already: add nothing, drop the old name
+                else:
+                    for assignment in scope[local]:
+                        if getattr(assignment, "node", None) is stmt:
+                            refs |= {access.node for access in assignment.references}
+                ok = ok and refs <= replaced
+            if ok:
+                renamed = True
+                self._rename_aliases.add(alias)
+                if module == "sockethub.websocket":
+                    self._rename_modules.add(stmt)
+                continue
+            if ok is False and not renamed and not stmt.relative and module == "sockethub":
+                anchor = next(iter(replaced))
+                scope = self.get_metadata(ScopeProvider, anchor, None)
+                if scope is not None and not scope["SocketHub"]:
+                    # The old name stays in use: add SocketHub next to it, in place.
+                    renamed = True
+                    self._hub_beside[stmt] = alias
+                    for node in replaced:
+                        self._release(node)
+                    continue
+            for node in replaced:
+                self._import_socket_hub(node)
+
+    def leave_ImportAlias(
+        self, original_node: cst.ImportAlias, updated_node: cst.ImportAlias
+    ) -> cst.ImportAlias:
+        if original_node in self._rename_aliases:
+            return updated_node.with_changes(name=cst.Name("SocketHub"), asname=None)
+        return updated_node
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom:
+        if original_node in self._rename_modules:
+            return updated_node.with_changes(module=cst.Name("sockethub"))
+        beside = self._hub_beside.get(original_node)
+        if beside is not None and not isinstance(original_node.names, cst.ImportStar):
+            return _with_hub_alias(updated_node, list(original_node.names).index(beside))
+        return updated_node
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
         """Run the rewrite and libcst's import visitors, then keep sorted imports sorted.
@@ -1097,7 +1893,22 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         """
         if "sockethub" not in tree.code:
             return tree
-        result = super().transform_module(tree)
+        # What Codemod.transform_module does, minus its defensive deep copy of the tree
+        # (a fifth of the run): the analysis and the rewrite only read the tree they get.
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+        outer = self.context.wrapper
+        with self.resolve(wrapper):
+            self.context = replace(self.context, wrapper=wrapper)
+            try:
+                result = self.transform_module_impl(wrapper.module)
+            finally:
+                self.context = replace(self.context, wrapper=outer)
+        for key, visitor in (
+            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
+            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
+        ):
+            if key in self.context.scratch:
+                result = visitor(self.context).transform_module(result)
         if result is tree:
             return result
         return _sort_sockethub_imports(result)
@@ -1123,6 +1934,26 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+        if original_node in self._hub_args:
+            merged_path = self._ctor_paths.get(original_node)
+            if merged_path is not None:
+                updated_node = _with_path(updated_node, merged_path)
+            return _with_facade_args(_with_normalised_path(updated_node))
+        sub_path = self._sub_calls.get(original_node)
+        if sub_path is not None:
+            hub = cst.Call(
+                func=cst.Name("SocketHub"),
+                args=[cst.Arg(cst.SimpleString(json.dumps(sub_path)))],
+            )
+            return _with_facade_args(hub)
+        route = self._isinstance_rewrites.get(original_node)
+        if route is not None:
+            first = updated_node.args[0]
+            value = first.value
+            if isinstance(value, cst.Attribute):
+                value = value.value
+            second = updated_node.args[1].with_changes(value=cst.Name("SocketHub"))
+            return updated_node.with_changes(args=[first.with_changes(value=value), second])
         if original_node not in self._merge_calls or not isinstance(
             updated_node.func, cst.Attribute
         ):
@@ -1135,9 +1966,34 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             func=updated_node.func.with_changes(attr=cst.Name("include")), args=kept
         )
 
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        for small in original_node.body:
+            parent = self._sub_parents.get(small) if isinstance(small, cst.Assign) else None
+            if parent is None or not isinstance(parent, cst.Attribute):
+                continue
+            assert isinstance(small, cst.Assign)
+            target = self.module.code_for_node(small.targets[0].target)
+            owner = self.module.code_for_node(parent.value)
+            attach = cst.parse_statement(
+                f"{owner}.children.append({target})  # 0.1's {owner}.sub(...)\n",
+                config=self.module.config_for_parsing,
+            )
+            return cst.FlattenSentinel([updated_node, attach])
+        return updated_node
+
     def leave_Expr(
         self, original_node: cst.Expr, updated_node: cst.Expr
-    ) -> cst.Expr | cst.RemovalSentinel:
+    ) -> cst.BaseSmallStatement | cst.RemovalSentinel:
+        merged = self._merge_children_of.get(original_node)
+        if merged is not None:
+            owner, child = (self.module.code_for_node(n) for n in merged)
+            return cst.Expr(
+                cst.parse_expression(
+                    f"{owner}.children.append({child})", config=self.module.config_for_parsing
+                )
+            )
         if original_node in self._remove_stmts:
             return cst.RemovalSentinel.REMOVE
         return updated_node
@@ -1154,12 +2010,24 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     ) -> cst.FunctionDef | cst.RemovalSentinel:
         if original_node in self._remove_funcs:
             return cst.RemovalSentinel.REMOVE
+        if original_node in self._handler_hooks:
+            return self._as_connect_hook(updated_node, self._handler_hooks[original_node])
         rewrite = self._hook_rewrites.get(original_node)
         if rewrite is None:
             return updated_node
-        updated_node = updated_node.with_changes(
-            params=_strip_params(updated_node.params, rewrite.remove)
-        )
+        updated_node = updated_node.with_changes(params=rewrite.params)
+        elements = _param_elements(rewrite.params)
+        first = elements[0].comma if elements else None
+        if isinstance(first, cst.Comma) and isinstance(
+            first.whitespace_after, cst.ParenthesizedWhitespace
+        ):  # laid out one parameter per line by _fit
+            updated_node = updated_node.with_changes(
+                whitespace_before_params=first.whitespace_after
+            )
+        else:
+            updated_node = updated_node.with_changes(
+                whitespace_before_params=cst.SimpleWhitespace("")
+            )
         if rewrite.prologue:
             config = self.module.config_for_parsing
             statements = [cst.parse_statement(line, config=config) for line in rewrite.prologue]
@@ -1184,17 +2052,31 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         at = 1 if existing and _is_docstring(existing[0]) else 0
         return body.with_changes(body=[*existing[:at], *statements, *existing[at:]])
 
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
+        self._indents.append(node.indent if node.indent is not None else self.module.default_indent)
+        return True
+
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
+        self._indents.pop()
+        kept = self._keep_spacing(original_node.body, updated_node.body)
         if original_node.body and not updated_node.body:
-            return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
-        body = self._keep_spacing(original_node.body, updated_node.body)
-        return updated_node if body is None else updated_node.with_changes(body=body)
+            comments = kept[1] if kept is not None else []
+            return updated_node.with_changes(
+                body=[cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=comments)]
+            )
+        if kept is None:
+            return updated_node
+        body, leftover = kept
+        return updated_node.with_changes(body=body, footer=[*leftover, *updated_node.footer])
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        body = self._keep_spacing(original_node.body, updated_node.body)
-        return updated_node if body is None else updated_node.with_changes(body=body)
+        kept = self._keep_spacing(original_node.body, updated_node.body)
+        if kept is None:
+            return updated_node
+        body, leftover = kept
+        return updated_node.with_changes(body=body, footer=[*leftover, *updated_node.footer])
 
     def _removed(self, stmt: cst.BaseStatement) -> bool:
         if isinstance(stmt, cst.FunctionDef):
@@ -1207,11 +2089,14 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self,
         original: Sequence[cst.BaseStatement],
         updated: Sequence[cst.BaseStatement],
-    ) -> list[cst.BaseStatement] | None:
-        """Give the blank lines above a removed statement to the statement that follows.
+    ) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]] | None:
+        """Give the lines above a removed statement to the statement that follows.
 
         ``A / 2 blank lines / removed / B`` becomes ``A / 2 blank lines / B``: the larger of
-        the two blank runs survives; comments above the removed statement go with it.
+        the two blank runs survives. Comments above a removed statement (a section banner,
+        say) stay where they were: ``A / blank / # banner / removed / blank / B`` becomes
+        ``A / blank / # banner / blank / B``. Returns the new body and the lines left over
+        when nothing follows (they go to the block's footer); None: nothing removed.
         """
         if not any(self._removed(stmt) for stmt in original):
             return None
@@ -1220,9 +2105,18 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         remaining = iter(updated)
         for stmt in original:
             if self._removed(stmt) and isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef):
-                blanks = _leading_blanks(stmt.leading_lines)
-                if carry is None or len(blanks) > len(carry):
-                    carry = blanks
+                lines = list(stmt.leading_lines)
+                if carry is not None and _has_comment(carry):
+                    carry = [*carry, *lines]
+                elif _has_comment(lines):
+                    blanks = _leading_blanks(lines)
+                    if carry is not None and len(carry) > len(blanks):
+                        lines = [*carry, *lines[len(blanks) :]]
+                    carry = lines
+                else:
+                    blanks = _leading_blanks(lines)
+                    if carry is None or len(blanks) > len(carry):
+                        carry = blanks
                 continue
             node = next(remaining, None)
             if node is None:  # not the shape we planned for: leave the spacing alone
@@ -1230,26 +2124,37 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             if carry is not None and isinstance(
                 node, cst.SimpleStatementLine | cst.BaseCompoundStatement
             ):
-                own = _leading_blanks(node.leading_lines)
-                if len(carry) > len(own):
-                    rest = list(node.leading_lines)[len(own) :]
-                    node = node.with_changes(leading_lines=[*carry, *rest])
+                own = list(node.leading_lines)
+                if _has_comment(carry):
+                    node = node.with_changes(leading_lines=[*carry, *own])
+                else:
+                    own_blanks = _leading_blanks(own)
+                    if len(carry) > len(own_blanks):
+                        node = node.with_changes(leading_lines=[*carry, *own[len(own_blanks) :]])
             carry = None
             out.append(node)
         out.extend(remaining)
-        return out
+        leftover = carry if carry is not None and _has_comment(carry) else []
+        return out, leftover
 
     def on_leave(self, original_node: _N, updated_node: _N) -> _N | cst.RemovalSentinel:
         """After every node: give a statement its planned TODO comments (once)."""
+        if self._on_path is not None and original_node not in self._on_path:
+            return updated_node  # not visited (see on_visit): unchanged
         result = super().on_leave(original_node, updated_node)
         notes = self._todos.get(original_node)
         if notes and isinstance(result, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             present = {
                 line.comment.value for line in result.leading_lines if line.comment is not None
             }
-            new_lines = [
-                _todo_line(text) for text in notes if f"# {TODO_MARKER}: {text}" not in present
-            ]
+            width = self._line_length - sum(
+                self._tab_width if c == "\t" else 1 for c in "".join(self._indents)
+            )
+            new_lines: list[cst.EmptyLine] = []
+            for text in notes:
+                wrapped = _todo_lines(text, width)
+                if wrapped[0].comment is not None and wrapped[0].comment.value not in present:
+                    new_lines += wrapped
             if new_lines:
                 lines = [*result.leading_lines, *new_lines]
                 return cast(_N, result.with_changes(leading_lines=lines))
