@@ -136,7 +136,10 @@ class HubControl:
         session = self.sessions.get(connection) if isinstance(connection, str) else None
         if session is not None:
             self._apply(session, command)
-        # else: another hub of this process has it, or it ended; nothing to do here.
+        else:  # another hub of this process has it, or it ended
+            logger.debug(
+                "control: no connection %r on %r; %r dropped", connection, self.hub, command
+            )
 
     # -- commands -------------------------------------------------------------------------
 
