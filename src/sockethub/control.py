@@ -143,6 +143,19 @@ class HubControl:
 
     # -- commands -------------------------------------------------------------------------
 
+    async def send(
+        self, command: dict[str, Any], identity: str | None, connection_id: str | None, name: str
+    ) -> None:
+        """``command`` to ``identity``'s connections or to ``connection_id``'s (exactly
+        one of the two, else ``TypeError`` naming ``hub.<name>()``)."""
+        if (identity is None) == (connection_id is None):
+            raise TypeError(f"hub.{name}() needs exactly one of identity= or connection_id=")
+        if identity is not None:
+            await self.to_identity(identity, command)
+        else:
+            assert connection_id is not None
+            await self.to_connection(connection_id, command)
+
     async def to_identity(self, identity: str, command: dict[str, Any]) -> None:
         if not isinstance(identity, str) or not identity:
             raise TypeError(f"identity must be a non-empty str, got {identity!r}")

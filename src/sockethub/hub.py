@@ -413,7 +413,7 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         Returns once the command is sent (not applied); ``TypeError`` unless exactly one
         of the two is given; on Redis, :class:`~sockethub.BusUnavailable` while it is away.
         """
-        await self._command({"op": "disconnect"}, identity, connection_id, "disconnect")
+        await self.control.send({"op": "disconnect"}, identity, connection_id, "disconnect")
 
     async def remove(
         self, topic: str, *, identity: str | None = None, connection_id: str | None = None
@@ -433,18 +433,7 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
         ``TypeError`` unless exactly one of the two is given; on Redis,
         :class:`~sockethub.BusUnavailable` while it is away.
         """
-        await self._command({"op": "remove", "topic": topic}, identity, connection_id, "remove")
-
-    async def _command(
-        self, command: dict[str, Any], identity: str | None, connection_id: str | None, name: str
-    ) -> None:
-        if (identity is None) == (connection_id is None):
-            raise TypeError(f"hub.{name}() needs exactly one of identity= or connection_id=")
-        if identity is not None:
-            await self.control.to_identity(identity, command)
-        else:
-            assert connection_id is not None
-            await self.control.to_connection(connection_id, command)
+        await self.control.send({"op": "remove", "topic": topic}, identity, connection_id, "remove")
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
