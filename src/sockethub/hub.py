@@ -397,37 +397,43 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
             raise ValueError(f"topic {topic!r} has no channel with history on this hub")
         return await self.history_store.read(topic, history, since=since, limit=limit)
 
-    async def disconnect(self, identity: str) -> None:
-        """Close every connection whose ``sock.identity`` is ``identity``, in every
-        process on the bus, as Phoenix's ``Endpoint.broadcast(socket_id, "disconnect")``.
+    async def disconnect(
+        self, identity: str | None = None, *, connection_id: str | None = None
+    ) -> None:
+        """Close connections, in whichever process on the bus they are.
 
+        ``identity``: every connection whose ``sock.identity`` it is, as Phoenix's
+        ``Endpoint.broadcast(socket_id, "disconnect")`` (the identity must have been set
+        in ``on_connect``); ``connection_id=``: that one connection (``sock.connection_id``,
+        or the ``owner`` of a ``hub.presence.members`` entry), whatever its process.
         They are closed with code 1000, reason ``"Disconnected"``, after the frames
         already queued for them; their topics are left and their presences untracked as
         for any disconnect (phoenix.js then reconnects: refuse it in ``on_connect`` if it
-        must not come back).  The identity must have been set in ``on_connect``.
+        must not come back).  A connection id no live connection has is a no-op.
+        Returns once the command is sent (not applied); ``TypeError`` unless exactly one
+        of the two is given; on Redis, :class:`~sockethub.BusUnavailable` while it is away.
         """
-        await self.control.to_identity(identity, {"op": "disconnect"})
+        await self.control.send({"op": "disconnect"}, identity, connection_id, "disconnect")
 
     async def remove(
         self, topic: str, *, identity: str | None = None, connection_id: str | None = None
     ) -> None:
-        """Make connections leave ``topic``; they stay open.
+        """Make connections leave ``topic``, in whichever process on the bus they are;
+        they stay open.
 
-        ``identity=``: every connection with that identity, in every process on the bus;
-        ``connection_id=``: that connection of this process (``sock.connection_id``).
-        As for a leave, ``on_exit`` runs and the presences of that topic are untracked.
-        Phoenix clients get ``phx_close`` for the channel (what Phoenix sends when a
-        channel stops on the server; phoenix.js does not rejoin it); envelope clients get
-        ``{"topic": topic, "event": "phx_close", "payload": {}}``.
+        ``identity=``: every connection with that identity; ``connection_id=``: that one
+        connection (``sock.connection_id``, or the ``owner`` of a
+        ``hub.presence.members(topic)`` entry), whatever its process.  As for a leave,
+        ``on_exit`` runs and the presences of that topic are untracked.  Phoenix clients
+        get ``phx_close`` for the channel (what Phoenix sends when a channel stops on the
+        server; phoenix.js does not rejoin it); envelope clients get
+        ``{"topic": topic, "event": "phx_close", "payload": {}}``.  A connection not
+        joined to ``topic`` (it left, or never joined) and a connection id no live
+        connection has are no-ops.  Returns once the command is sent (not applied);
+        ``TypeError`` unless exactly one of the two is given; on Redis,
+        :class:`~sockethub.BusUnavailable` while it is away.
         """
-        if (identity is None) == (connection_id is None):
-            raise TypeError("hub.remove() needs exactly one of identity= or connection_id=")
-        command = {"op": "remove", "topic": topic}
-        if identity is not None:
-            await self.control.to_identity(identity, command)
-        else:
-            assert connection_id is not None
-            self.control.to_connection(connection_id, command)
+        await self.control.send({"op": "remove", "topic": topic}, identity, connection_id, "remove")
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:

@@ -10,7 +10,7 @@ import itertools
 import os
 import secrets
 
-__all__ = ["connection_id", "node_id"]
+__all__ = ["connection_id", "node_id", "node_of"]
 
 _node: tuple[int, str] | None = None
 _counter = itertools.count(1)
@@ -28,3 +28,11 @@ def node_id() -> str:
 def connection_id() -> str:
     """A new id, unique across processes: ``"<node id>.<n>"``."""
     return f"{node_id()}.{next(_counter)}"
+
+
+def node_of(connection_id: str) -> str | None:
+    """The node id a connection id names (``"<node id>.<n>"``), or None for a string
+    that is not a connection id (the ``"<node>.server"`` owner of server-tracked
+    presences included)."""
+    node, dot, n = connection_id.rpartition(".")
+    return node if dot and node and n.isascii() and n.isdigit() else None

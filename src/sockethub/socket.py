@@ -69,8 +69,10 @@ class ISocket:
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
         self.connection_id: str = connection_id()
-        """This connection's id, unique across processes (``hub.remove(topic,
-        connection_id=...)``, ``PresenceEntry.owner``)."""
+        """This connection's id, unique across processes: ``"<node id>.<n>"``, naming
+        the process that serves it, so ``hub.remove(topic, connection_id=...)`` and
+        ``hub.disconnect(connection_id=...)`` reach it from any process on the bus
+        (``PresenceEntry.owner`` is this id)."""
         self.identity: str | None = None
         """Who this connection is to the app (Phoenix's socket ``id``, e.g.
         ``"user:42"``); set it in ``on_connect``.  ``hub.disconnect(identity)`` ends

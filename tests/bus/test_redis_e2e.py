@@ -105,7 +105,7 @@ async def test_two_processes_share_a_topic_and_survive_a_redis_restart(
                 await asyncio.sleep(0.05)
             body = (await http.get(f"http://127.0.0.1:{port_b}/health")).json()
             assert body["reconnects"] >= 1
-            assert body["topics"] == 1
+            assert body["topics"] == 2  # TOPIC, and the node topic of commands by connection id
 
             # Delivery resumes for the clients that stayed connected, both directions.
             await everyone_receives("a2", {"n": 4})

@@ -6,7 +6,11 @@ the user with ``{"status": ...}`` from the join payload (``{"watch": true}`` onl
 watches; ``{"refuse": true}`` tracks, then refuses the join); ``status`` updates the meta;
 ``close`` / ``boom`` / ``block`` end the connection in the ways of ``tests/endings.py``.
 ``plain:{id}`` has no presence.  HTTP: ``GET /presence/{topic}``, ``POST
-/disconnect/{identity}``, ``POST /remove/{topic}/{identity}``, ``GET /pid``.
+/disconnect/{identity}``, ``POST /remove/{topic}/{identity}``, ``GET /pid``; by
+connection id: ``GET /members/{topic}`` (``hub.presence.members``), ``POST
+/kick/{topic}/{key}[?status=...]`` (removes every connection that tracks the key, found
+in the member list), ``POST /remove-connection/{topic}/{connection_id}``, ``POST
+/disconnect-connection/{connection_id}``.
 
 ``python -m tests.presence.app`` serves it on the Redis bus of ``SOCKETHUB_REDIS`` (with
 ``SOCKETHUB_PREFIX``) for the multi-process tests, with the short presence bound given
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from dataclasses import asdict
 from typing import Any
 
 from starlette.applications import Starlette
@@ -94,6 +99,32 @@ def build(
         await hub.remove(params["topic"], identity=params["identity"])
         return JSONResponse({"ok": True})
 
+    async def members(request: Request) -> JSONResponse:
+        entries = await hub.presence.members(request.path_params["topic"])
+        return JSONResponse([asdict(e) for e in entries])
+
+    async def kick(request: Request) -> JSONResponse:
+        """Remove from the topic every connection tracking the key (with that status)."""
+        topic, key = request.path_params["topic"], request.path_params["key"]
+        status = request.query_params.get("status")
+        owners = [
+            e.owner
+            for e in await hub.presence.members(topic)
+            if e.key == key and status in (None, e.meta.get("status"))
+        ]
+        for owner in owners:
+            await hub.remove(topic, connection_id=owner)
+        return JSONResponse({"removed": owners})
+
+    async def remove_connection(request: Request) -> JSONResponse:
+        params = request.path_params
+        await hub.remove(params["topic"], connection_id=params["connection_id"])
+        return JSONResponse({"ok": True})
+
+    async def disconnect_connection(request: Request) -> JSONResponse:
+        await hub.disconnect(connection_id=request.path_params["connection_id"])
+        return JSONResponse({"ok": True})
+
     async def pid(request: Request) -> JSONResponse:
         return JSONResponse({"pid": os.getpid(), "node": hub.presence.node})
 
@@ -103,6 +134,14 @@ def build(
             Route("/presence/{topic}", presence),
             Route("/disconnect/{identity}", disconnect, methods=["POST"]),
             Route("/remove/{topic}/{identity}", remove, methods=["POST"]),
+            Route("/members/{topic}", members),
+            Route("/kick/{topic}/{key}", kick, methods=["POST"]),
+            Route(
+                "/remove-connection/{topic}/{connection_id}", remove_connection, methods=["POST"]
+            ),
+            Route(
+                "/disconnect-connection/{connection_id}", disconnect_connection, methods=["POST"]
+            ),
             Route("/pid", pid),
         ],
         lifespan=hub.lifespan,
