@@ -160,9 +160,10 @@ function onJoinReply(frame) {
   const pending = state.pendingJoin;
   if (!pending || frame.ref !== pending.ref) return;
   state.pendingJoin = null;
-  const { status, response = {} } = frame.payload || {};
+  const status = frame.payload && frame.payload.status;
+  const response = (frame.payload && frame.payload.response) || {}; // null from some servers
   if (status !== "ok") {
-    onError({ code: 4403, reason: (response && response.reason) || "refused" });
+    onError({ code: 4403, reason: response.reason || "refused" });
     return;
   }
   const history = response.history;
