@@ -1,4 +1,6 @@
-"""The same page on the 0.1-style server (``examples/legacy_chat``), in headless Chromium.
+"""The chat page on the 0.1-style server (``examples/legacy_chat``), in headless Chromium.
+
+It runs the deprecated facade, so it lives here and goes with it in 0.3.
 
 That server has no ``chat:<name>`` topic (no rooms with history): it answers the page's
 join with 4404, and the page falls back to ``room:<name>``, where two people still meet
