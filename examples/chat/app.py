@@ -12,6 +12,13 @@ Wire protocol (sockethub's default envelopes, ``topic`` = ``"room:<name>"``):
   without it (0.1 clients, as ``examples/legacy_chat`` serves them) gets the 0.1 events
   ``members`` (to the joiner) and ``joined`` / ``left`` (to the others), byte for byte.
 
+The page itself joins ``chat:<name>``, the same room with history: every ``message`` and
+``announce`` there carries its ``offset`` and ``epoch``, the page joins again after a
+reconnect with ``{"since": {"offset", "epoch"}}`` and receives what it missed, or hears
+that recovery failed (the server restarted on the in-memory bus).  0.1 clients keep
+``room:<name>``, whose frames carry no position; what is said or announced in a room
+goes to both topics, so both kinds of client hear each other.
+
 With ``SOCKETHUB_REDIS=redis://...`` in the environment (``python -m examples.chat
 --redis URL``) the rooms and their presence span every process on that Redis.
 """
@@ -28,11 +35,15 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sockethub import ISocket, JoinRefused, SocketBus, SocketHub
+from sockethub import History, ISocket, JoinRefused, SocketBus, SocketHub
 
 STATIC = Path(__file__).parent / "static"
 MAX_NAME = 32  # characters, for user and room names alike
 MAX_TEXT = 1000
+MAX_ID = 64  # characters of the page's own message id
+# What a room remembers for pages that come back: its last 200 publications, each for
+# 15 minutes (a laptop lid closed over lunch is past that; a redeploy or a train tunnel is not).
+ROOM_HISTORY = History(size=200, ttl=15 * 60)
 
 
 def make_bus() -> SocketBus | None:
@@ -52,7 +63,8 @@ def wants_presence(sock: ISocket) -> bool:
 
 
 hub = SocketHub("/ws", bus=make_bus())
-room = hub.channel("room:{name}", presence=wants_presence)
+room = hub.channel("room:{name}", presence=wants_presence)  # 0.1 clients (and presence)
+chat = hub.channel("chat:{name}", presence=True, history=ROOM_HISTORY)  # what the page joins
 members: dict[str, set[ISocket]] = {}  # 0.1 clients only: room name -> their sockets
 
 
@@ -64,7 +76,8 @@ def names(room_name: str) -> list[str]:
 async def everyone(room_name: str) -> list[str]:
     """Every user in a room: the tracked ones of every process, and the 0.1 clients."""
     tracked = await hub.presence.list(f"room:{room_name}")
-    return sorted(set(tracked) | set(names(room_name)))
+    pages = await hub.presence.list(f"chat:{room_name}")
+    return sorted(set(tracked) | set(pages) | set(names(room_name)))
 
 
 @hub.on_connect
@@ -74,11 +87,15 @@ async def on_connect(sock: ISocket) -> None:
     sock.assigns["user"] = user
 
 
+def check_room_name(name: str) -> None:
+    if len(name) > MAX_NAME:
+        raise JoinRefused("room names are at most 32 characters")  # an error frame, no join
+
+
 @room.on_join
 async def on_join(params: dict[str, str], sock: ISocket) -> None:
     name = params["name"]
-    if len(name) > MAX_NAME:
-        raise JoinRefused("room names are at most 32 characters")  # an error frame, no join
+    check_room_name(name)
     if wants_presence(sock):
         # The joiner gets presence_state, the others a presence_diff; the hub untracks it
         # on leave or disconnect, and when its process dies.
@@ -110,6 +127,30 @@ async def on_say(payload: Any, sock: ISocket) -> None:
     message = {"user": sock.assigns["user"], "text": text[:MAX_TEXT]}
     await sock.publish(message, event="message", exclude_self=True)  # to everyone else
     await sock.reply(message, event="sent")  # the sender's own copy, as its own event
+    await hub.publish(f"chat:{sock.params['name']}", "message", message)  # and to the pages
+
+
+@chat.on_join
+async def on_chat_join(params: dict[str, str], sock: ISocket) -> None:
+    # The hub handles the rest: presence (the joiner gets presence_state, the others a
+    # presence_diff) and history (the join reply says whether what was missed follows).
+    check_room_name(params["name"])
+    await sock.track(sock.assigns["user"], {})
+
+
+@chat.on_receive("say")
+async def on_chat_say(payload: Any, sock: ISocket) -> None:
+    text = payload.get("text") if isinstance(payload, dict) else None
+    if not isinstance(text, str) or not text.strip():
+        return
+    message = {"user": sock.assigns["user"], "text": text[:MAX_TEXT]}
+    await hub.publish(f"room:{sock.params['name']}", "message", message)  # the 0.1 clients
+    mid = payload.get("id")
+    if isinstance(mid, str) and 0 < len(mid) <= MAX_ID:
+        message["id"] = mid  # how the sending page knows its own message
+    # To everyone, the sender included: a history topic stores what it publishes, so the
+    # sender must see its message with its position, or it would recover it as missed.
+    await hub.publish(f"chat:{sock.params['name']}", "message", message)
 
 
 async def announce(request: Request) -> JSONResponse:
@@ -122,7 +163,8 @@ async def announce(request: Request) -> JSONResponse:
     if not isinstance(text, str) or not text.strip():
         return JSONResponse({"error": 'expected {"text": "..."}'}, status_code=400)
     room_name = request.path_params["room"]
-    await hub.publish(f"room:{room_name}", "announce", {"text": text[:MAX_TEXT]})
+    for topic in (f"room:{room_name}", f"chat:{room_name}"):
+        await hub.publish(topic, "announce", {"text": text[:MAX_TEXT]})
     return JSONResponse({"room": room_name, "members": await everyone(room_name)})
 
 

@@ -5,6 +5,13 @@
 // comes as Phoenix-style presence (asked for with {presence: true} in the join payload):
 // presence_state {user: {metas: [{phx_ref}, ...]}} once after a join, then
 // presence_diff {joins, leaves} (same shape) for every change.
+//
+// The page joins "chat:<name>", the room with history: its message and announce frames
+// carry {"offset", "epoch"}.  The page remembers the last position it saw per room and
+// joins again with {since: {offset, epoch}}; the join reply's response.history says
+// whether what was missed follows (recovered) or not (a notice is shown).  A server
+// without that topic (examples/legacy_chat) answers 4404, and the page falls back to
+// "room:<name>", where frames carry no position.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -27,9 +34,15 @@ const state = {
   countdownTimer: 0,
   joinedOnce: false,
   presence: new Map(), // user -> metas (one per tab) in the current room
+  prefix: "chat",  // "chat" (rooms with history), or "room" on a server without them
+  positions: new Map(), // room -> {offset, epoch}: the last publication seen there
+  pendingJoin: null, // {ref, room, since} until the join's reply arrives
+  recovery: null,  // {upto, epoch, count, shown}: publications up to `upto` were missed
+  refs: 0,
+  myIds: new Set(), // ids of the messages this page said (it hears them like everyone)
 };
 
-const topicOf = (room) => `room:${room}`;
+const topicOf = (room) => `${state.prefix}:${room}`;
 
 // ---------------------------------------------------------------- rendering
 
@@ -51,10 +64,14 @@ function avatar(name) {
   return el;
 }
 
-function addLine(kind, parts) {
+function addLine(kind, parts, missed = false) {
   const li = document.createElement("li");
   li.className = `line ${kind}`;
   li.dataset.kind = kind;
+  if (missed) {
+    li.classList.add("missed");
+    li.dataset.missed = "true";
+  }
   for (const part of parts) li.append(part);
   const time = document.createElement("time");
   time.textContent = timeNow();
@@ -73,11 +90,11 @@ function span(cls, text) {
   return el;
 }
 
-function addChat(kind, user, text) {
+function addChat(kind, user, text, missed = false) {
   const bubble = document.createElement("div");
   bubble.className = "bubble";
   bubble.append(span("author", kind === "mine" ? `${user} (you)` : user), span("text", text));
-  addLine(kind, [avatar(user), bubble]);
+  addLine(kind, [avatar(user), bubble], missed);
 }
 
 const addSystem = (text) => addLine("system", [span("text", text)]);
@@ -119,12 +136,72 @@ function renderRoom() {
 
 // ---------------------------------------------------------------- the socket
 
-function send(topic, event, payload = {}) {
+function send(topic, event, payload = {}, ref = undefined) {
   if (state.ws && state.ws.readyState === WebSocket.OPEN) {
-    state.ws.send(JSON.stringify({ topic, event, payload }));
+    const frame = ref === undefined ? { topic, event, payload } : { topic, event, payload, ref };
+    state.ws.send(JSON.stringify(frame));
     return true;
   }
   return false;
+}
+
+// Join `room`, from the last position seen there if there is one.  The join carries a
+// ref, so the server replies (the reply says whether recovery worked).
+function sendJoin(room) {
+  const since = state.prefix === "chat" ? state.positions.get(room) : undefined;
+  state.refs += 1;
+  const ref = String(state.refs);
+  state.pendingJoin = { ref, room, since: since || null };
+  state.recovery = null;
+  return send(topicOf(room), "join", since ? { presence: true, since } : { presence: true }, ref);
+}
+
+function onJoinReply(frame) {
+  const pending = state.pendingJoin;
+  if (!pending || frame.ref !== pending.ref) return;
+  state.pendingJoin = null;
+  const status = frame.payload && frame.payload.status;
+  const response = (frame.payload && frame.payload.response) || {}; // null from some servers
+  if (status !== "ok") {
+    onError({ code: 4403, reason: response.reason || "refused" });
+    return;
+  }
+  const history = response.history;
+  if (!history) return;
+  if (history.was_recovering && !history.recovered) {
+    addLine("gap", [span("text",
+      "Some messages may be missing: the server could not replay what was said while " +
+      "you were away (its history was lost in a restart, or no longer reaches back).")]);
+  } else if (history.recovered && history.offset > pending.since.offset) {
+    // What follows the presence state, up to this offset, was published while we were away.
+    state.recovery = {
+      upto: history.offset, epoch: history.epoch,
+      count: history.offset - pending.since.offset, shown: false,
+    };
+  }
+  remember(pending.room, history);
+}
+
+// The position of the latest publication seen in `room`: offsets only grow in an epoch;
+// another epoch replaces the old one.
+function remember(room, { offset, epoch }) {
+  const known = state.positions.get(room);
+  if (!known || known.epoch !== epoch || offset > known.offset) {
+    state.positions.set(room, { offset, epoch });
+  }
+}
+
+// Whether a publication at `offset` is one we missed, and the divider before the first.
+function wasMissed(offset, epoch) {
+  const r = state.recovery;
+  if (!r || epoch !== r.epoch || offset > r.upto) return false;
+  if (!r.shown) {
+    r.shown = true;
+    const n = r.count === 1 ? "1 message" : `${r.count} messages`;
+    addLine("missed-divider", [span("text", `Missed while you were away: ${n}`)]);
+  }
+  if (offset === r.upto) state.recovery = null;
+  return true;
 }
 
 function connect() {
@@ -143,7 +220,7 @@ function connect() {
     state.attempt = 0;
     els.banner.hidden = true;
     setStatus("online", `online as ${state.user}`);
-    if (state.room) send(topicOf(state.room), "join", { presence: true });
+    if (state.room) sendJoin(state.room);
     renderRoom();
   };
 
@@ -157,7 +234,16 @@ function connect() {
     if (frame.event === undefined && "code" in frame) {
       onError(frame);
     } else if (frame.topic === topicOf(state.room)) {
-      onEvent(frame.event, frame.payload || {});
+      if (frame.event === "reply") {
+        onJoinReply(frame);
+        return;
+      }
+      let missed = false;
+      if (typeof frame.offset === "number" && typeof frame.epoch === "string") {
+        missed = wasMissed(frame.offset, frame.epoch);
+        remember(state.room, frame);
+      }
+      onEvent(frame.event, frame.payload || {}, missed);
     }
   };
 
@@ -214,7 +300,7 @@ function applyPresenceDiff({ joins = {}, leaves = {} }) {
   renderMembers([...state.presence.keys()].sort());
 }
 
-function onEvent(event, p) {
+function onEvent(event, p, missed) {
   switch (event) {
     case "presence_state": // who is in, right after our own join
       state.presence = new Map(Object.entries(p).map(([user, { metas }]) => [user, metas]));
@@ -239,14 +325,14 @@ function onEvent(event, p) {
       renderMembers(p.members || []);
       addLine("left", [span("text", `${p.user} left`)]);
       break;
-    case "message":
-      addChat("message", p.user, p.text);
+    case "message": // ours too on a room with history: `id` says it is ours
+      addChat(p.id && state.myIds.has(p.id) ? "mine" : "message", p.user, p.text, missed);
       break;
     case "sent": // our own message, echoed back to us only
       addChat("mine", p.user, p.text);
       break;
     case "announce":
-      addLine("announce", [span("badge", "announcement"), span("text", p.text)]);
+      addLine("announce", [span("badge", "announcement"), span("text", p.text)], missed);
       break;
     default:
       break;
@@ -254,6 +340,12 @@ function onEvent(event, p) {
 }
 
 function onError(frame) {
+  if (frame.code === 4404 && state.pendingJoin && state.prefix === "chat") {
+    // A server without rooms with history (examples/legacy_chat): use the plain topic.
+    state.prefix = "room";
+    sendJoin(state.pendingJoin.room);
+    return;
+  }
   if (frame.code === 4403 && state.room) {
     addError(`Could not join #${state.room}: ${frame.reason}`);
     state.room = "";
@@ -285,7 +377,7 @@ function joinRoom(event) {
     state.attempt = 0;
     connect();
   } else {
-    send(topicOf(room), "join", { presence: true });
+    sendJoin(room);
   }
   renderRoom();
 }
@@ -303,7 +395,13 @@ function say(event) {
   event.preventDefault();
   const text = els.text.value.trim();
   if (!text || !state.room) return;
-  if (send(topicOf(state.room), "say", { text })) els.text.value = "";
+  let payload = { text };
+  if (state.prefix === "chat") {
+    const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    state.myIds.add(id);
+    payload = { text, id };
+  }
+  if (send(topicOf(state.room), "say", payload)) els.text.value = "";
 }
 
 els.joinForm.addEventListener("submit", joinRoom);
