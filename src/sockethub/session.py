@@ -646,12 +646,14 @@ class Session:
         joined = self.joined.get(topic) if topic is not None else None
         self._put(self.protocol.push(topic, event, payload, joined.join_ref if joined else None))
 
-    async def publish(self, topic: str, event: str, payload: Any, *, exclude_self: bool) -> None:
+    async def publish(
+        self, topic: str, event: str, payload: Any, *, exclude_self: bool
+    ) -> StreamPosition | None:
         exclude = None
         if exclude_self:
             joined = self.joined.get(topic)
             exclude = joined.deliver if joined is not None else None
-        await self.hub._publish(topic, event, payload, exclude)
+        return await self.hub._publish(topic, event, payload, exclude)
 
     @property
     def closing(self) -> bool:

@@ -15,6 +15,8 @@ from .ids import connection_id
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from .history.base import StreamPosition
+
 __all__ = ["ChannelSocket", "ISocket", "SocketSession"]
 
 
@@ -27,7 +29,7 @@ class SocketSession(Protocol):
     async def push(self, topic: str | None, event: str, payload: Any) -> None: ...
     async def publish(
         self, topic: str, event: str, payload: Any, *, exclude_self: bool
-    ) -> None: ...
+    ) -> StreamPosition | None: ...
     async def close(self, code: int, reason: str | None) -> None: ...
     @property
     def closing(self) -> bool: ...
@@ -211,17 +213,20 @@ class ISocket:
         *,
         exclude_self: bool = False,
         topic: str | None = None,
-    ) -> None:
+    ) -> StreamPosition | None:
         """Broadcast to every socket joined to ``topic`` (default: ``sock.topic``).
 
         The sender gets it too unless ``exclude_self`` is true (Phoenix's
         ``broadcast_from``).  Needs a hub: a plain route has no bus to publish to.
-        Publishing to a topic nobody joined is a no-op.
+        Publishing to a topic nobody joined is a no-op, unless the topic keeps history:
+        then the publication is stored and its position returned (None for topics
+        without history), so a sender that excluded itself can still learn where its
+        message stands.
         """
         topic = self.topic if topic is None else topic
         if self._session is None or topic is None:
             raise RuntimeError("publish backend or topic not set")
-        await self._session.publish(topic, event, payload, exclude_self=exclude_self)
+        return await self._session.publish(topic, event, payload, exclude_self=exclude_self)
 
     # -- presence (in a hub) -----------------------------------------------------------
 
