@@ -19,6 +19,8 @@ a push with a ``ref``            ``phx_reply`` with the same ``join_ref`` and ``
 a message for a stale join_ref   nothing (ignored)
 ===============================  =============================================================
 
+The answers are the session's, by Phoenix's failure model (:mod:`sockethub.failure`); this
+module only decodes frames (with their :class:`~sockethub.protocols.base.Kind`) and encodes.
 Server pushes (``sock.reply`` / ``sock.emit``) carry the topic's ``join_ref``; broadcasts
 carry none (``[null, null, topic, event, payload]``) and are encoded once per publish.  A
 callback that crashes sends ``phx_error`` for the topic, so phoenix.js rejoins; the rejoin
