@@ -38,6 +38,7 @@ from .codes import (
     TOPIC_NOT_FOUND,
 )
 from .errors import EncodeError, FrameError, JoinRefused, ReplyError
+from .failure import ENVELOPE_MODEL, FailureModel, failure_model
 from .handshake import admit, turned_away
 from .history.base import StreamPosition
 from .history.catchup import (
@@ -51,7 +52,7 @@ from .limits import InboundGuard
 from .outbox import Outbox, OutboxClosed
 from .presence.gate import StateGate
 from .presence.tracker import STATE_EVENT
-from .protocols.base import Inbound, WireProtocol
+from .protocols.base import Inbound, Kind, WireProtocol
 from .socket import ChannelSocket, ISocket
 
 if TYPE_CHECKING:
@@ -171,6 +172,7 @@ class Session:
         "_joining",
         "_kicked",
         "_main_topic",
+        "_model",
         "_on_command",
         "_queued",
         "_raw_send",
@@ -202,6 +204,7 @@ class Session:
         self.sock = ISocket(WebSocket(scope, self._reader.receive, send))
         self.joined: dict[str, _Joined] = {}
         self.protocol: WireProtocol = hub.default_protocol
+        self._model: FailureModel = ENVELOPE_MODEL
         self.outbox: Outbox | None = None
         self._task: asyncio.Task[Any] | None = None
         self._reading = False
@@ -220,6 +223,7 @@ class Session:
         hub.held += 1  # from here, counted against max_connections (handshakes included)
         try:
             self.protocol = hub._select_protocol(sock)
+            self._model = failure_model(self.protocol)
             if await admit(hub, sock, self.protocol):
                 await self._serve()
         finally:
@@ -328,26 +332,48 @@ class Session:
     # -- one message --------------------------------------------------------------------------
 
     async def _handle(self, inbound: Inbound) -> None:
-        protocol = self.protocol
-        topic = inbound.topic
-        if topic == protocol.control_topic:
-            answer = protocol.control(inbound)
-            if answer is not None:
-                self._put(answer)
+        """One inbound message, one clause per situation (as Phoenix's ``handle_in``)."""
+        kind = inbound.kind
+        if kind is Kind.HEARTBEAT:
+            self._heartbeat(inbound)
             return
-        event = inbound.event
-        joined = self.joined.get(topic)
-        if event == protocol.join_event:
-            await self._join(inbound, joined)
+        joined = self.joined.get(inbound.topic)
+        if kind is Kind.JOIN:
+            await self._join(inbound, joined)  # a fresh join, or a rejoin or duplicate
             return
         if joined is None:
-            self._put(protocol.error(*TOPIC_NOT_FOUND, inbound))
+            self._not_joined(inbound)
             return
         if inbound.join_ref is not None and inbound.join_ref != joined.join_ref:
             return  # a message for a stale join (Phoenix) is ignored
-        if event == protocol.leave_event:
+        if kind is Kind.LEAVE:
             await self._leave(inbound, joined)
             return
+        await self._receive(inbound, joined)
+
+    def _heartbeat(self, inbound: Inbound) -> None:
+        """A heartbeat is acknowledged at once."""
+        frame = self.protocol.reply(inbound, "ok", None)
+        if frame is not None:
+            self._put(frame)
+
+    def _not_joined(self, inbound: Inbound) -> None:
+        """A leave or a message for a topic this connection has not joined: an error, but
+        a leave is acknowledged ok where the failure model says so (Phoenix)."""
+        protocol = self.protocol
+        frame: str | bytes | None
+        if inbound.kind is Kind.LEAVE and self._model.leave_unknown_ok:
+            frame = protocol.reply(inbound, "ok", None)
+        else:
+            frame = protocol.error(*TOPIC_NOT_FOUND, inbound)
+        if frame is not None:
+            self._put(frame)
+
+    async def _receive(self, inbound: Inbound, joined: _Joined) -> None:
+        """A message for a joined topic: its ``on_receive`` callback, then the reply."""
+        protocol = self.protocol
+        topic = inbound.topic
+        event = inbound.event
         callback = joined.channel.events.get(event)
         if callback is None:
             self._put(protocol.error(*EVENT_NOT_FOUND, inbound))
@@ -367,8 +393,8 @@ class Session:
                 return
         except Exception as exc:
             self._callback_failed(exc, inbound, f"on_receive({event!r})", joined.join_ref)
-            if protocol.crash_leaves and self.joined.get(topic) is joined:
-                # Phoenix: the crashed channel is gone at once (phx_error was sent); the
+            if self._model.crash_leaves and self.joined.get(topic) is joined:
+                # The crashed channel is gone at once (its crash frame was sent); the
                 # client's rejoin is a fresh join.
                 await self._leave(inbound, joined, quiet=True)
             return
@@ -538,13 +564,10 @@ class Session:
         joined = self.joined.get(topic)
         if joined is None or self.closing:
             return
-        protocol = self.protocol
-        inbound = Inbound(topic, protocol.leave_event, None, None, joined.join_ref)
+        # No frame asked for this leave: on_exit sees a leave without an event.
+        inbound = Inbound(topic, "", None, None, joined.join_ref, Kind.LEAVE)
         await self._leave(inbound, joined, quiet=True)
-        frame = protocol.left(topic, joined.join_ref)
-        if frame is None:
-            frame = protocol.push(topic, "phx_close", {}, joined.join_ref)
-        self._put(frame)
+        self._put(self.protocol.left(topic, joined.join_ref))
 
     async def _leave(self, inbound: Inbound, joined: _Joined, *, quiet: bool = False) -> None:
         topic = inbound.topic
@@ -558,9 +581,8 @@ class Session:
         frame = protocol.reply(inbound, "ok", None)
         if frame is not None:
             self._put(frame)
-        frame = protocol.left(topic, joined.join_ref)
-        if frame is not None:
-            self._put(frame)
+        if self._model.close_after_leave:
+            self._put(protocol.left(topic, joined.join_ref))
 
     async def _run_exit(self, topic: str, joined: _Joined, inbound: Inbound | None = None) -> None:
         """Run ``on_exit`` for ``topic``; an error is logged (and applies the error policy
@@ -726,12 +748,11 @@ class Session:
         """Read ahead while a callback runs; cancel it once the connection has ended."""
         ahead = self._reader.ahead
         receive = self._reader.raw
-        control = self.protocol.control_topic
         while True:
             if len(ahead) + self._queued >= AHEAD_MAX:
                 return  # backpressure: the client waits for the callbacks, as it would
             message = await receive()
-            if self._dispatched(message, control):
+            if self._dispatched(message):
                 continue
             ahead.append(message)
             kind = message["type"]
@@ -753,12 +774,12 @@ class Session:
         self._abandoning = True
         task.cancel()
 
-    def _dispatched(self, message: Message, control: str | None) -> bool:
+    def _dispatched(self, message: Message) -> bool:
         """Handle now a message read while the loop's callback runs, when it need not wait
         for that callback; False to leave it to the loop, in order.
 
-        Control frames (Phoenix heartbeats) are answered at once, so that the client does
-        not time the connection out.  With ``ordering="topic"``, a message for another
+        Heartbeats are answered at once, so that the client does not time the connection
+        out.  With ``ordering="topic"``, a message for another
         topic than the running callback's is handed to that topic's worker task (started
         for it, or queued behind what it is doing), so topics do not wait for each other
         while each keeps its own order.
@@ -770,26 +791,19 @@ class Session:
             frame = message.get("bytes")
             if frame is None:
                 return False
-        per_topic = self.hub.ordering == "topic"
-        if not per_topic and (control is None or type(frame) is not str or control not in frame):
-            return False
-        limits = self.hub.limits
-        if len(frame) > limits.max_frame_bytes:
+        if len(frame) > self.hub.limits.max_frame_bytes:
             return False  # the loop closes the connection, in order
-        protocol = self.protocol
         try:
-            inbound = protocol.decode(frame)
+            inbound = self.protocol.decode(frame)
         except FrameError:
             return False
-        topic = inbound.topic
-        if topic != control and (not per_topic or topic == self._main_topic):
+        heartbeat = inbound.kind is Kind.HEARTBEAT
+        if not heartbeat and (self.hub.ordering != "topic" or inbound.topic == self._main_topic):
             return False
         if not self._admit(frame):
             return True  # closed: nothing more to do with it
-        if topic == control:
-            answer = protocol.control(inbound)
-            if answer is not None:
-                self._put(answer)
+        if heartbeat:
+            self._heartbeat(inbound)
         else:
             self._route(inbound)
         return True
@@ -878,7 +892,11 @@ class Session:
                 "%s raised for topic %r on %s", what, inbound.topic, self.sock, exc_info=exc
             )
         if hub.error_policy == "reply":
-            self._put(self.protocol.channel_crashed(inbound, join_ref))
+            protocol = self.protocol
+            if inbound.kind is Kind.JOIN and self._model.join_crash_refuses:
+                self._put(protocol.join_refused(inbound, "join crashed", None))
+            else:
+                self._put(protocol.channel_crashed(inbound, join_ref))
             return
         self._failure = exc
         assert self.outbox is not None

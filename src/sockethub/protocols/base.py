@@ -1,20 +1,37 @@
 """The wire-protocol interface: how a hub session turns frames into messages and back.
 
 A protocol object is stateless and shared by every connection that speaks it; the hub
-picks one per connection (see ``SocketHub(protocol=...)``).  The session owns all the
-channel semantics; a protocol only decides bytes on the wire.
+picks one per connection (see ``SocketHub(protocol=...)``).  A protocol turns frames into
+values (:meth:`WireProtocol.decode`, which also says what kind of message a frame is) and
+values into frames (replies, errors, pushes, broadcasts, publications).  What a message
+means (what a crash, a leave of a topic not joined or a heartbeat calls for) is decided by
+the session's state machine, per the connection's failure model.
 """
 
 from __future__ import annotations
 
 import copy
+import enum
 from dataclasses import dataclass
 from typing import Any
 
 from ..bus.base import PubSubMessage
 from ..codec import DEFAULT_CODEC, Codec
 
-__all__ = ["Inbound", "WireProtocol"]
+__all__ = ["Inbound", "Kind", "WireProtocol"]
+
+
+class Kind(enum.Enum):
+    """What an inbound message is, as its protocol's frame says."""
+
+    MESSAGE = "message"
+    """A message for a channel's ``on_receive`` (or for a topic nobody joined)."""
+    JOIN = "join"
+    """A request to join the message's topic."""
+    LEAVE = "leave"
+    """A request to leave the message's topic."""
+    HEARTBEAT = "heartbeat"
+    """A keep-alive addressed to the connection itself (Phoenix's ``heartbeat``)."""
 
 
 @dataclass(slots=True)
@@ -28,6 +45,8 @@ class Inbound:
     """Request id chosen by the client; replies to this message carry it back."""
     join_ref: str | None = None
     """Phoenix only: the ref of the join this message belongs to."""
+    kind: Kind = Kind.MESSAGE
+    """What the message is (a join, a leave, a heartbeat, or a message for a channel)."""
 
 
 class WireProtocol:
@@ -37,13 +56,6 @@ class WireProtocol:
     """
 
     name: str = "abstract"
-    join_event: str = "join"
-    leave_event: str = "leave"
-    control_topic: str | None = None
-    """Messages to this topic are handed to :meth:`control` instead of the channels."""
-    crash_leaves: bool = False
-    """Whether a channel whose callback crashed is left at once (its ``on_exit`` run, its
-    topic unsubscribed), as Phoenix does; otherwise it stays joined."""
     subprotocol: str | None = None
     """The ``Sec-WebSocket-Protocol`` to accept with, if the protocol needs one."""
     idle_timeout: float | None = None
@@ -62,12 +74,9 @@ class WireProtocol:
         return bound
 
     def decode(self, frame: str | bytes) -> Inbound:
-        """Decode one inbound frame; raise :class:`~sockethub.errors.FrameError` if invalid."""
+        """Decode one inbound frame, its :class:`Kind` included; raise
+        :class:`~sockethub.errors.FrameError` if invalid."""
         raise NotImplementedError
-
-    def control(self, inbound: Inbound) -> str | bytes | None:
-        """Answer a message to :attr:`control_topic` (heartbeats)."""
-        return None
 
     def broadcast(self, message: PubSubMessage) -> str | bytes:
         """Encode a bus message for every subscriber (called once per publish).
@@ -89,7 +98,8 @@ class WireProtocol:
         raise NotImplementedError
 
     def reply(self, inbound: Inbound, status: str, response: Any) -> str | bytes | None:
-        """Acknowledge ``inbound`` (join, leave, or a request's return value)."""
+        """Acknowledge ``inbound`` (join, leave, heartbeat, or a request's return value);
+        ``None`` when the protocol acknowledges nothing without a ref."""
         raise NotImplementedError
 
     def error(self, code: int, reason: str, inbound: Inbound | None) -> str | bytes:
@@ -105,9 +115,11 @@ class WireProtocol:
         raise NotImplementedError
 
     def channel_crashed(self, inbound: Inbound, join_ref: str | None) -> str | bytes:
-        """Sent when a callback of a joined topic raised an unexpected exception."""
+        """The frame telling the client that the channel of ``inbound``'s topic (joined
+        as ``join_ref``) failed: a callback raised an unexpected exception."""
         raise NotImplementedError
 
-    def left(self, topic: str, join_ref: str | None) -> str | bytes | None:
-        """Sent after a leave was acknowledged (Phoenix's ``phx_close``)."""
-        return None
+    def left(self, topic: str, join_ref: str | None) -> str | bytes:
+        """The frame telling the client that its channel of ``topic`` (joined as
+        ``join_ref``) is closed (Phoenix's ``phx_close``)."""
+        raise NotImplementedError

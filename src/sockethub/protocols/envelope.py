@@ -9,11 +9,12 @@ from ..bus.base import PubSubMessage
 from ..codec import json_string
 from ..envelope import MessageEnvelope, error_frame
 from ..errors import FrameError
-from .base import Inbound, WireProtocol
+from .base import Inbound, Kind, WireProtocol
 
 __all__ = ["EnvelopeProtocol"]
 
 _NO_TEXT = FrameError(codes.BAD_FRAME, "Malformed frame: binary frames are not supported")
+_KINDS = {"join": Kind.JOIN, "leave": Kind.LEAVE}
 
 
 class EnvelopeProtocol(WireProtocol):
@@ -23,7 +24,8 @@ class EnvelopeProtocol(WireProtocol):
     reply or error it causes carry the same ``ref``, and joins, leaves and requests are
     acknowledged with ``{"topic", "event": "reply", "payload": {"status": "ok" | "error",
     "response": ...}, "ref"}``.  Frames without ``ref`` behave and look exactly as in 0.1:
-    a successful join or leave sends nothing.
+    a successful join or leave sends nothing.  Events ``"join"`` and ``"leave"`` are a
+    join and a leave of the frame's topic; every other event is a message.
     """
 
     name = "sockethub.envelope"
@@ -32,7 +34,10 @@ class EnvelopeProtocol(WireProtocol):
         if not isinstance(frame, str):
             raise _NO_TEXT
         env = MessageEnvelope.from_text(frame, self.codec)
-        return Inbound(env.topic, env.event, env.payload, env.ref)
+        event = env.event
+        return Inbound(
+            env.topic, event, env.payload, env.ref, None, _KINDS.get(event, Kind.MESSAGE)
+        )
 
     def broadcast(self, message: PubSubMessage) -> str:
         payload = getattr(message, "payload_json", None)
@@ -90,6 +95,10 @@ class EnvelopeProtocol(WireProtocol):
 
     def channel_crashed(self, inbound: Inbound, join_ref: str | None) -> str:
         return self.codec.encode(error_frame(*codes.INTERNAL_ERROR, inbound.ref))
+
+    def left(self, topic: str, join_ref: str | None) -> str:
+        """``{"topic", "event": "phx_close", "payload": {}}``."""
+        return self.codec.encode({"topic": topic, "event": "phx_close", "payload": {}})
 
     def _error_reply(self, inbound: Inbound, response: Any) -> str:
         reply = self.reply(inbound, "error", response)

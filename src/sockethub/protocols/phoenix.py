@@ -19,6 +19,8 @@ a push with a ``ref``            ``phx_reply`` with the same ``join_ref`` and ``
 a message for a stale join_ref   nothing (ignored)
 ===============================  =============================================================
 
+The answers are the session's, by Phoenix's failure model (:mod:`sockethub.failure`); this
+module only decodes frames (with their :class:`~sockethub.protocols.base.Kind`) and encodes.
 Server pushes (``sock.reply`` / ``sock.emit``) carry the topic's ``join_ref``; broadcasts
 carry none (``[null, null, topic, event, payload]``) and are encoded once per publish.  A
 callback that crashes sends ``phx_error`` for the topic, so phoenix.js rejoins; the rejoin
@@ -39,7 +41,7 @@ from .. import codes
 from ..bus.base import PubSubMessage
 from ..codec import json_string
 from ..errors import FrameError
-from .base import Inbound, WireProtocol
+from .base import Inbound, Kind, WireProtocol
 
 __all__ = ["AUTH_TOKEN_PREFIX", "VSN", "PhoenixProtocol", "auth_token_from_subprotocols"]
 
@@ -55,6 +57,9 @@ _PUSH: Final = 0
 _REPLY: Final = 1
 _BROADCAST: Final = 2
 _BAD: Final = codes.BAD_FRAME
+_SYSTEM_TOPIC: Final = "phoenix"
+"""The topic phoenix.js sends heartbeats on; no channel is ever joined there."""
+_KINDS: Final = {"phx_join": Kind.JOIN, "phx_leave": Kind.LEAVE}
 
 
 def auth_token_from_subprotocols(subprotocols: Iterable[str]) -> str | None:
@@ -109,10 +114,6 @@ class PhoenixProtocol(WireProtocol):
     """
 
     name = "phoenix.v2"
-    join_event = "phx_join"
-    leave_event = "phx_leave"
-    control_topic = "phoenix"
-    crash_leaves = True
     subprotocol = "phoenix"
     idle_timeout = 60.0
 
@@ -136,7 +137,7 @@ class PhoenixProtocol(WireProtocol):
             raise FrameError(_BAD, "Malformed frame: topic must be a non-empty string", ref=ref)
         if not isinstance(event, str) or not event:
             raise FrameError(_BAD, "Malformed frame: event must be a non-empty string", ref=ref)
-        return Inbound(topic, event, payload, ref, join_ref)
+        return Inbound(topic, event, payload, ref, join_ref, _kind(topic, event))
 
     def _decode_binary(self, frame: bytes) -> Inbound:
         # phoenix.js sends pushes only: kind, join_ref/ref/topic/event sizes, the four
@@ -158,12 +159,9 @@ class PhoenixProtocol(WireProtocol):
         join_ref, ref, topic, event = fields
         if not topic or not event:
             raise FrameError(_BAD, "Malformed frame: empty topic or event", ref=ref or None)
-        return Inbound(topic, event, frame[offset:], ref or None, join_ref or None)
-
-    def control(self, inbound: Inbound) -> str | bytes | None:
-        if inbound.event == "heartbeat":
-            return self.reply(inbound, "ok", None)
-        return self.error(*codes.TOPIC_NOT_FOUND, inbound)
+        return Inbound(
+            topic, event, frame[offset:], ref or None, join_ref or None, _kind(topic, event)
+        )
 
     # -- outbound -------------------------------------------------------------------------
 
@@ -224,15 +222,11 @@ class PhoenixProtocol(WireProtocol):
         return self.codec.encode([join_ref, ref, topic, "phx_reply", payload])
 
     def error(self, code: int, reason: str, inbound: Inbound | None) -> str | bytes:
-        """An error ``phx_reply`` (``{"reason", "code"}``) to ``inbound``'s ref.
-
-        As in Phoenix, a ``phx_leave`` for a topic that is not joined is answered ok.
-        """
+        """An error ``phx_reply`` (``{"reason", "code"}``) to ``inbound``'s ref (on the
+        ``phoenix`` topic for a frame with none)."""
         if inbound is None:
-            return self._reply(None, None, "phoenix", "error", _why(code, reason))
-        if code == codes.TOPIC_NOT_FOUND.code and inbound.event == self.leave_event:
-            return self.reply(inbound, "ok", None)
-        topic = inbound.topic or "phoenix"
+            return self._reply(None, None, _SYSTEM_TOPIC, "error", _why(code, reason))
+        topic = inbound.topic or _SYSTEM_TOPIC
         return self._reply(inbound.join_ref, inbound.ref, topic, "error", _why(code, reason))
 
     def join_refused(self, inbound: Inbound, reason: str, response: Any) -> str | bytes:
@@ -242,16 +236,26 @@ class PhoenixProtocol(WireProtocol):
         return self.reply(inbound, "error", {"reason": reason} if response is None else response)
 
     def channel_crashed(self, inbound: Inbound, join_ref: str | None) -> str | bytes:
-        """``phx_error`` for the topic (phoenix.js then rejoins it); a join that crashed
-        gets Phoenix's ``{"status": "error", "response": {"reason": "join crashed"}}``."""
-        if inbound.event == self.join_event:
-            return self.reply(inbound, "error", {"reason": "join crashed"})
+        """``phx_error`` for the topic, on ``join_ref`` (``inbound``'s if ``None``):
+        phoenix.js then rejoins it."""
         if join_ref is None:
             join_ref = inbound.join_ref
         return self.codec.encode([join_ref, join_ref, inbound.topic, "phx_error", {}])
 
-    def left(self, topic: str, join_ref: str | None) -> str | bytes | None:
+    def left(self, topic: str, join_ref: str | None) -> str | bytes:
+        """``phx_close`` for the topic, on ``join_ref``."""
         return self.codec.encode([join_ref, join_ref, topic, "phx_close", {}])
+
+
+def _kind(topic: str, event: str) -> Kind:
+    """``phx_join`` and ``phx_leave`` are a join and a leave, ``heartbeat`` on ``phoenix``
+    a heartbeat.  Everything else on ``phoenix`` is a message (to a topic no channel is
+    ever joined on: a ``phx_join`` there joins nothing)."""
+    if topic == _SYSTEM_TOPIC:
+        if event == "heartbeat":
+            return Kind.HEARTBEAT
+        return Kind.LEAVE if event == "phx_leave" else Kind.MESSAGE
+    return _KINDS.get(event, Kind.MESSAGE)
 
 
 def _why(code: int, reason: str) -> dict[str, Any]:
