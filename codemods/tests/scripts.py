@@ -308,4 +308,24 @@ CASES += [
         "c30_include_subroutes",
         Script(sessions=[_one("/c30/v2", "item:5", "get"), _one("/c30", "item:5", "get")]),
     ),
+    _corpus2(
+        "c31_raising_callbacks",
+        Script(
+            sessions=[
+                # The error closes the connection (1011) and propagates to the server.
+                Session(
+                    "/c31",
+                    [
+                        frames("room:1", "join"),
+                        frames("room:1", "ok", 1),
+                        frames("room:1", "boom", 2),
+                        frames("room:1", "ok", "never"),
+                    ],
+                ),
+                Session("/c31", [frames("vault:1", "join"), frames("vault:1", "x")]),
+                # A client asking for Phoenix still gets the 0.1 envelope.
+                Session("/c31?vsn=2.0.0", [frames("room:1", "join"), frames("room:1", "ok", 3)]),
+            ]
+        ),
+    ),
 ]

@@ -16,7 +16,10 @@ from sockethub_codemods.cli import main
 
 from .conftest import PACKAGE_DIR
 
-FACADE_ARGS = b'ordering="connection", per_join_sockets=False'
+FACADE_ARGS = (
+    b'    ordering="connection",\r\n    per_join_sockets=False,\r\n'
+    b'    error_policy="raise",\r\n    protocol=EnvelopeProtocol(),\r\n'
+)
 
 OLD = """\
 from sockethub import WebSocketRoute
@@ -31,9 +34,15 @@ async def handler() -> None:
 """
 
 NEW = """\
-from sockethub import SocketHub
+from sockethub import EnvelopeProtocol, SocketHub
 
-route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+route = SocketHub(
+    "/ws",
+    ordering="connection",
+    per_join_sockets=False,
+    error_policy="raise",
+    protocol=EnvelopeProtocol(),
+)
 room = route.channel("room:{id}")
 """
 
@@ -108,7 +117,13 @@ def test_diff_prints_unified_diff_and_writes_nothing(
     assert out.startswith(f"--- {tmp_path / 'app.py'}\n+++ {tmp_path / 'app.py'}\n")
     assert (
         '-route = WebSocketRoute("/ws")\n'
-        '+route = SocketHub("/ws", ordering="connection", per_join_sockets=False)\n'
+        "+route = SocketHub(\n"
+        '+    "/ws",\n'
+        '+    ordering="connection",\n'
+        "+    per_join_sockets=False,\n"
+        '+    error_policy="raise",\n'
+        "+    protocol=EnvelopeProtocol(),\n"
+        "+)\n"
     ) in out
     assert "-@route.handler\n" in out
 
@@ -207,8 +222,10 @@ def test_encoding_and_crlf_preserved(tmp_path: Path) -> None:
     write(tmp_path, {"latin.py": latin, "bom.py": bom})
     assert main([str(tmp_path)]) == 0
     assert (tmp_path / "latin.py").read_bytes() == latin.replace(
-        b"import WebSocketRoute", b"import SocketHub"
-    ).replace(b'= WebSocketRoute("/caf\xe9")', b'= SocketHub("/caf\xe9", ' + FACADE_ARGS + b")")
+        b"import WebSocketRoute", b"import EnvelopeProtocol, SocketHub"
+    ).replace(
+        b'= WebSocketRoute("/caf\xe9")', b'= SocketHub(\r\n    "/caf\xe9",\r\n' + FACADE_ARGS + b")"
+    )
     assert (tmp_path / "bom.py").read_bytes() == b"\xef\xbb\xbf" + NEW.replace(
         "\n", "\r\n"
     ).encode()

@@ -21,7 +21,7 @@ def test_check_and_diff_together_print_the_diff_and_exit_1(
     assert main(["--check", "--diff", str(tmp_path)]) == 1
     out, err = capsys.readouterr()
     assert out.startswith(f"--- {tmp_path / 'app.py'}")
-    assert '+route = SocketHub("/ws", ordering="connection", per_join_sockets=False)' in out
+    assert '+route = SocketHub(\n+    "/ws",\n+    ordering="connection",\n' in out
     assert "would migrate" in err
     assert (tmp_path / "app.py").read_text() == OLD  # nothing written
     # Once migrated: exit 0 and no diff.

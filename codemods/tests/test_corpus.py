@@ -45,8 +45,8 @@ def test_cli_migrates_corpus_to_the_expected_output(
         assert (work / name).read_bytes() == (EXPECTED / name).read_bytes(), name
     err = capsys.readouterr().err
     assert "2 files scanned, 2 changed, 1 flagged (2 TODOs), 0 failed" in err
-    assert f"{work / 'floors_app.py'}:29: TODO(sockethub-migrate): this was the 0.1" in err
-    assert f"{work / 'floors_app.py'}:75: TODO(sockethub-migrate): `merge` became" in err
+    assert f"{work / 'floors_app.py'}:40: TODO(sockethub-migrate): this was the 0.1" in err
+    assert f"{work / 'floors_app.py'}:86: TODO(sockethub-migrate): `merge` became" in err
     # The expected output is a fixed point.
     assert main(["--check", str(work)]) == 0
     assert "nothing to change" in capsys.readouterr().err
@@ -155,7 +155,7 @@ def test_legacy_chat_example_migrates_without_a_flag(migrated: Path) -> None:
     assert "async def handle_ws" not in code
     assert (
         "WebSocketRoute(" not in code
-        and 'ws_route = SocketHub("/ws", ordering="connection", per_join_sockets=False)' in code
+        and 'ws_route = SocketHub(\n    "/ws",\n    ordering="connection",\n' in code
     )
 
 

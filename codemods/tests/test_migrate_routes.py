@@ -27,9 +27,15 @@ app = Starlette(routes=[ws_route])
 
 TYPICAL_AFTER = """
 from starlette.applications import Starlette
-from sockethub import ISocket, SocketHub
+from sockethub import EnvelopeProtocol, ISocket, SocketHub
 
-ws_route = SocketHub("/ws/chat", ordering="connection", per_join_sockets=False)
+ws_route = SocketHub(
+    "/ws/chat",
+    ordering="connection",
+    per_join_sockets=False,
+    error_policy="raise",
+    protocol=EnvelopeProtocol(),
+)
 room = ws_route.channel("room:{room_id}")
 
 @ws_route.on_connect
@@ -55,9 +61,15 @@ class TestImportStyles(MigrateTest):
             route.handler(lambda: None)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("a:{b}")
             """,
         )
@@ -71,9 +83,15 @@ class TestImportStyles(MigrateTest):
             chat.channel("a:{b}")
             """,
             """
-            from sockethub import ISocket, SocketHub
+            from sockethub import EnvelopeProtocol, ISocket, SocketHub
 
-            chat = SocketHub("/chat", ordering="connection", per_join_sockets=False)
+            chat = SocketHub(
+                "/chat",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             chat.channel("a:{b}")
             """,
         )
@@ -93,7 +111,13 @@ class TestImportStyles(MigrateTest):
             """
             import sockethub as sh
 
-            route = sh.SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = sh.SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sh.EnvelopeProtocol(),
+            )
             route.channel("lobby:{x}")
             """,
         )
@@ -109,7 +133,13 @@ class TestImportStyles(MigrateTest):
             """
             import sockethub.websocket
 
-            route = sockethub.SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = sockethub.SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sockethub.EnvelopeProtocol(),
+            )
             route.channel("room:{id}")
             """,
         )
@@ -123,9 +153,15 @@ class TestImportStyles(MigrateTest):
             route.channel("room:{id}")
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("room:{id}")
             """,
         )
@@ -159,7 +195,13 @@ class TestTraps(MigrateTest):
             import sockethub
             from starlette.routing import WebSocketRoute
 
-            hub = sockethub.SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            hub = sockethub.SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sockethub.EnvelopeProtocol(),
+            )
             hub.channel("a:{b}")
             plain = WebSocketRoute("/x", endpoint=print)
             """,
@@ -211,11 +253,17 @@ class TestTraps(MigrateTest):
             hub.channel("a:{b}")
             """,
             """
-            from sockethub import SocketHub, WebSocketRoute
+            from sockethub import EnvelopeProtocol, SocketHub, WebSocketRoute
 
             low = WebSocketRoute("/low")
             low.endpoint(print)
-            hub = SocketHub("/hub", ordering="connection", per_join_sockets=False)
+            hub = SocketHub(
+                "/hub",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             hub.channel("a:{b}")
             """,
         )
@@ -229,9 +277,15 @@ class TestTraps(MigrateTest):
             WebSocketRoute_for_chat.channel("a:{b}")
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            WebSocketRoute_for_chat = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            WebSocketRoute_for_chat = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             WebSocketRoute_for_chat.channel("a:{b}")
             """,
         )
@@ -259,13 +313,25 @@ class TestWhereRoutesLive(MigrateTest):
                 return None
             """,
             """
-            from sockethub import ISocket, SocketHub
+            from sockethub import EnvelopeProtocol, ISocket, SocketHub
 
             class Chat:
-                route = SocketHub("/chat", ordering="connection", per_join_sockets=False)
+                route = SocketHub(
+                    "/chat",
+                    ordering="connection",
+                    per_join_sockets=False,
+                    error_policy="raise",
+                    protocol=EnvelopeProtocol(),
+                )
 
                 def __init__(self) -> None:
-                    self.other = SocketHub("/other", ordering="connection", per_join_sockets=False)
+                    self.other = SocketHub(
+                        "/other",
+                        ordering="connection",
+                        per_join_sockets=False,
+                        error_policy="raise",
+                        protocol=EnvelopeProtocol(),
+                    )
                     self.other.channel("a:{b}")
 
                 @route.on_disconnect
@@ -296,10 +362,16 @@ class TestWhereRoutesLive(MigrateTest):
             low.endpoint(print)
             """,
             """
-            from sockethub import SocketHub, WebSocketRoute
+            from sockethub import EnvelopeProtocol, SocketHub, WebSocketRoute
 
             def make_route(prefix: str) -> SocketHub:
-                r = SocketHub(prefix, ordering="connection", per_join_sockets=False)
+                r = SocketHub(
+                    prefix,
+                    ordering="connection",
+                    per_join_sockets=False,
+                    error_policy="raise",
+                    protocol=EnvelopeProtocol(),
+                )
                 r.channel("x:{y}")
                 return r
 
@@ -307,7 +379,13 @@ class TestWhereRoutesLive(MigrateTest):
                 return WebSocketRoute("/low")
 
             def make_hub() -> SocketHub:
-                return SocketHub("/hub", ordering="connection", per_join_sockets=False)
+                return SocketHub(
+                    "/hub",
+                    ordering="connection",
+                    per_join_sockets=False,
+                    error_policy="raise",
+                    protocol=EnvelopeProtocol(),
+                )
 
             hub = make_hub()
             hub.channel("a:{b}")
@@ -330,9 +408,15 @@ class TestWhereRoutesLive(MigrateTest):
             route.channel("c:{d}")
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route: SocketHub = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route: SocketHub = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             def register(r: SocketHub) -> None:
                 r.channel("a:{b}")
@@ -358,9 +442,15 @@ class TestHandler(MigrateTest):
             app_routes = [route]
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             app_routes = [route]
             """,
@@ -378,9 +468,15 @@ class TestHandler(MigrateTest):
             route.handler(noop)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             """,
         )
 
@@ -397,12 +493,18 @@ class TestHandler(MigrateTest):
             other = [noop]
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
             async def noop() -> None:
                 return
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             other = [noop]
             """,
         )
@@ -419,9 +521,15 @@ class TestHandler(MigrateTest):
                 print("setting up")
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none
             #   and 0.1 never ran its body: move any logic into on_connect, then delete it. See
@@ -443,7 +551,7 @@ class TestHandler(MigrateTest):
             route.handler(audit)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
             # TODO(sockethub-migrate): this was the 0.1 managed-mode handler of `route`; SocketHub needs none
             #   and 0.1 never ran its body: move any logic into on_connect, then delete it. See
@@ -451,7 +559,13 @@ class TestHandler(MigrateTest):
             def audit() -> None:
                 log.info("x")
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             """,
         )
 
@@ -488,9 +602,15 @@ class TestHandler(MigrateTest):
                     pass
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("a:{b}")
 
             class Handlers:
@@ -511,9 +631,15 @@ class TestHandler(MigrateTest):
                 pass
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             """,
         )
 
@@ -541,9 +667,15 @@ class TestHookParameters(MigrateTest):
                 sock.assigns.clear()
             """,
             """
-            from sockethub import ISocket, SocketHub
+            from sockethub import EnvelopeProtocol, ISocket, SocketHub
 
-            route = SocketHub("/ws/{room_id}/{page:int}", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws/{room_id}/{page:int}",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             @route.on_connect
             async def on_connect(sock: ISocket, room_id: int, page: int, token: str = "", limit: float = 2.5) -> None:
@@ -574,9 +706,15 @@ class TestHookParameters(MigrateTest):
             r.on_connect(c)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            r = SocketHub("/r/{room_id:int}", ordering="connection", per_join_sockets=False)
+            r = SocketHub(
+                "/r/{room_id:int}",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             async def c(sock, room_id: int, token: str): await sock.allow_if(token == "s")
 
@@ -605,9 +743,15 @@ class TestHookParameters(MigrateTest):
                 pass
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            r = SocketHub("/r/{slug}", ordering="connection", per_join_sockets=False)
+            r = SocketHub(
+                "/r/{slug}",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             @r.on_connect
             async def c(sock, slug, lang="en") -> None:
@@ -635,9 +779,15 @@ class TestHookParameters(MigrateTest):
                 print(x, retries)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            r = SocketHub("/r/{x}", ordering="connection", per_join_sockets=False)
+            r = SocketHub(
+                "/r/{x}",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             @r.on_connect
             async def c(sock, x):
@@ -663,9 +813,15 @@ class TestHookParameters(MigrateTest):
                 print(params)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            r = SocketHub("/r/{room_id}", ordering="connection", per_join_sockets=False)
+            r = SocketHub(
+                "/r/{room_id}",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             r.channel("x:{y}")
 
             @r.on_disconnect
@@ -691,9 +847,15 @@ class TestHookParameters(MigrateTest):
                 sock.assigns["admin"] = admin
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            r = SocketHub("/r", ordering="connection", per_join_sockets=False)
+            r = SocketHub(
+                "/r",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             @r.on_connect
             async def c(sock, admin: bool = False):
@@ -749,8 +911,19 @@ class TestComposition(MigrateTest):
             """
             import sockethub
 
-            route = sockethub.SocketHub("/ws", ordering="connection", per_join_sockets=False)
-            child = sockethub.SocketHub(ordering="connection", per_join_sockets=False)
+            route = sockethub.SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sockethub.EnvelopeProtocol(),
+            )
+            child = sockethub.SocketHub(
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sockethub.EnvelopeProtocol(),
+            )
             child.channel("c:{x}")
             route.channel("a:{b}")
             # TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `route`'s own path was
@@ -758,7 +931,13 @@ class TestComposition(MigrateTest):
             #   this connection. Keep this line if that is what you meant, else delete it. See
             #   MIGRATION.md#a-merge-at-the-parents-own-path.
             route.include(child)
-            other = sockethub.SocketHub("", ordering="connection", per_join_sockets=False)
+            other = sockethub.SocketHub(
+                "",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sockethub.EnvelopeProtocol(),
+            )
             other.channel("o:{x}")
             # TODO(sockethub-migrate): `include_subroutes` became `include`. In 0.1 a route merged at `route`'s
             #   own path was a separate route that `route` shadowed, so its channels were unreachable; now they
@@ -780,10 +959,22 @@ class TestComposition(MigrateTest):
             main.merge(child, parent_prefix="/api")
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            main = SocketHub("/ws", ordering="connection", per_join_sockets=False)
-            child = SocketHub("/ws/child", ordering="connection", per_join_sockets=False)
+            main = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
+            child = SocketHub(
+                "/ws/child",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             main.channel("m:{x}")
             child.channel("c:{x}")
             main.children.append(child)
@@ -875,7 +1066,8 @@ class TestFormatting(MigrateTest):
             .replace("@route.handler\nasync def h(): return None\n\n", "")
             .replace(
                 "    middlewares = None ,\n",
-                '    middlewares = None ,\n    ordering="connection",\n    per_join_sockets=False,\n',
+                '    middlewares = None ,\n    ordering="connection",\n    per_join_sockets=False,\n'
+                '    error_policy="raise",\n    protocol=sockethub.EnvelopeProtocol(),\n',
             )
         )
         assert migrate(before) == expected
@@ -899,9 +1091,15 @@ class TestFormatting(MigrateTest):
         after = migrate(before)
         assert "\n" not in after.replace("\r\n", "")
         assert (
-            after == "from sockethub import SocketHub\r\n"
+            after == "from sockethub import EnvelopeProtocol, SocketHub\r\n"
             "\r\n"
-            'r = SocketHub("/r/{x}", ordering="connection", per_join_sockets=False)\r\n'
+            "r = SocketHub(\r\n"
+            '    "/r/{x}",\r\n'
+            '    ordering="connection",\r\n'
+            "    per_join_sockets=False,\r\n"
+            '    error_policy="raise",\r\n'
+            "    protocol=EnvelopeProtocol(),\r\n"
+            ")\r\n"
             "\r\n"
             "@r.on_connect\r\n"
             "async def c(sock, x: int):\r\n"
@@ -952,9 +1150,15 @@ class TestMore(MigrateTest):
                 pass
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            hub = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            hub = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             hub.channel("a:{b}")
             settings = {}.copy()
             settings.merge(other)
@@ -989,9 +1193,15 @@ class TestMore(MigrateTest):
             """,
             """
             from typing import Optional
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            r = SocketHub("/r", ordering="connection", per_join_sockets=False)
+            r = SocketHub(
+                "/r",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             @r.on_connect
             async def c(sock, page: int | None, name: Optional[str]):
@@ -1015,9 +1225,15 @@ class TestMore(MigrateTest):
                 print(a, b, c, d)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            r = SocketHub("/r/{a:int}/{b:float}/{c:path}/{d:uuid}", ordering="connection", per_join_sockets=False)
+            r = SocketHub(
+                "/r/{a:int}/{b:float}/{c:path}/{d:uuid}",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
 
             @r.on_connect
             async def c(sock, a: float, b: float, c: str, d: str):

@@ -128,11 +128,23 @@ class TestFacadeOrdering(MigrateTest):
             bare.channel("c:{d}")
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", middlewares=[], ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                middlewares=[],
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("a:{b}")
-            bare = SocketHub(ordering="connection", per_join_sockets=False)
+            bare = SocketHub(
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             bare.channel("c:{d}")
             """,
         )
@@ -149,13 +161,15 @@ class TestFacadeOrdering(MigrateTest):
             route.channel("a:{b}")
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
             route = SocketHub(
                 "/ws",  # the path
                 middlewares=[],  # none
                 ordering="connection",
                 per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
             )
             route.channel("a:{b}")
             """,
@@ -187,10 +201,22 @@ class TestSharedDummyHandler(MigrateTest):
             b.handler(noop)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            a = SocketHub("/a", ordering="connection", per_join_sockets=False)
-            b = SocketHub("/b", ordering="connection", per_join_sockets=False)
+            a = SocketHub(
+                "/a",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
+            b = SocketHub(
+                "/b",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             a.channel("x:{y}")
             b.channel("x:{y}")
             """,
@@ -213,9 +239,15 @@ class TestSharedDummyHandler(MigrateTest):
             CALLBACKS = [noop]
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            a = SocketHub("/a", ordering="connection", per_join_sockets=False)
+            a = SocketHub(
+                "/a",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             a.channel("x:{y}")
 
 
@@ -238,9 +270,9 @@ class TestSharedDummyHandler(MigrateTest):
             """
             from sockethub import SocketHub
 
-            # TODO(sockethub-migrate): pass ordering="connection", per_join_sockets=False to this SocketHub
-            #   (what the 0.1 facade ran with) unless the ** mapping already holds them. See
-            #   MIGRATION.md#facade-ordering.
+            # TODO(sockethub-migrate): pass ordering="connection", per_join_sockets=False, error_policy="raise",
+            #   protocol=EnvelopeProtocol() to this SocketHub (what the 0.1 facade ran with) unless the **
+            #   mapping already holds them. See MIGRATION.md#facade-ordering.
             a = SocketHub("/a", **OPTIONS)
             a.channel("x:{y}")
             """,
@@ -279,9 +311,15 @@ class TestCommentsSurvive(MigrateTest):
             def end() -> None: ...
             """,
             """
-            from sockethub import ISocket, SocketHub
+            from sockethub import EnvelopeProtocol, ISocket, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             room = route.channel("room:{id}")
 
 
@@ -294,7 +332,13 @@ class TestCommentsSurvive(MigrateTest):
 
 
             def build():
-                inner = SocketHub("/inner", ordering="connection", per_join_sockets=False)
+                inner = SocketHub(
+                    "/inner",
+                    ordering="connection",
+                    per_join_sockets=False,
+                    error_policy="raise",
+                    protocol=EnvelopeProtocol(),
+                )
                 inner.channel("a:{b}")
                 # ---- required by 0.1 ----
 
@@ -316,9 +360,15 @@ class TestCommentsSurvive(MigrateTest):
             route.handler(lambda: None)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("room:{id}")
 
             # ---- registration ----
@@ -338,11 +388,18 @@ class TestCommentsSurvive(MigrateTest):
             """,
             """
             from sockethub import (
+                EnvelopeProtocol,
                 ISocket,  # the socket wrapper
                 SocketHub,  # the 0.1 route
             )
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("room:{id}")
             """,
         )
@@ -365,12 +422,19 @@ class TestCommentsSurvive(MigrateTest):
             """,
             """
             from sockethub import (
+                EnvelopeProtocol,
                 ISocket,  # the socket wrapper
                 SocketHub,
                 WebSocketRoute,  # both kinds of route
             )
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("room:{id}")
             raw = WebSocketRoute("/raw")
 
@@ -392,9 +456,15 @@ class TestFacadeInternals(MigrateTest):
             assert isinstance(route.ws_endpoint, WSManagedEndpoint)
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("a:{b}")
             assert isinstance(route, SocketHub)
             """,
@@ -419,10 +489,16 @@ class TestFacadeInternals(MigrateTest):
                 pass
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
             from sockethub.websocket import WSManagedEndpoint
 
-            route = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            route = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             route.channel("a:{b}")
             # TODO(sockethub-migrate): `route.ws_endpoint` is the 0.1 facade's; a SocketHub has none (test
             #   `isinstance(route, SocketHub)` instead). See MIGRATION.md#facade-internals.
@@ -488,9 +564,15 @@ class TestHookParametersOnTheHub(MigrateTest):
             """
             from typing import Any
 
-            from sockethub import ISocket, SocketHub
+            from sockethub import EnvelopeProtocol, ISocket, SocketHub
 
-            ws = SocketHub("/ws/{room}", ordering="connection", per_join_sockets=False)
+            ws = SocketHub(
+                "/ws/{room}",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             ws.channel("chat:{id}")
 
 
@@ -522,9 +604,15 @@ class TestHookParametersOnTheHub(MigrateTest):
                 return None
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            ws = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            ws = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             ws.channel("chat:{id}")
 
 
@@ -553,9 +641,15 @@ class TestHookParametersOnTheHub(MigrateTest):
                 return None
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            ws = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            ws = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             ws.channel("chat:{id}")
 
 
@@ -584,9 +678,15 @@ class TestHookParametersOnTheHub(MigrateTest):
                 return None
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            ws = SocketHub("/ws/{organisation}", ordering="connection", per_join_sockets=False)
+            ws = SocketHub(
+                "/ws/{organisation}",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             ws.channel("chat:{id}")
 
 
@@ -620,14 +720,32 @@ class TestSubTrees(MigrateTest):
             deep.channel("d:{id}")
             """,
             """
-            from sockethub import SocketHub
+            from sockethub import EnvelopeProtocol, SocketHub
 
-            api = SocketHub("/ws", ordering="connection", per_join_sockets=False)
+            api = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             api.channel("top:{x}")
-            v1 = SocketHub("/ws/v1", ordering="connection", per_join_sockets=False)
+            v1 = SocketHub(
+                "/ws/v1",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             api.children.append(v1)  # 0.1's api.sub(...)
             v1.channel("room:{id}")
-            deep = SocketHub("/ws/v1/deep", ordering="connection", per_join_sockets=False)
+            deep = SocketHub(
+                "/ws/v1/deep",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
             v1.children.append(deep)  # 0.1's v1.sub(...)
             deep.channel("d:{id}")
             """,

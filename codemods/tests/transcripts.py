@@ -138,19 +138,46 @@ def run_script(module: types.ModuleType, script: Script) -> dict[str, Any]:
             except WebSocketDisconnect as exc:
                 transcript.append(["refused", url, exc.code, exc.reason])
         for session in script.sessions:
-            with client.websocket_connect(session.url) as ws:
-                for i, message in enumerate(session.steps):
-                    ws.send_json(message)
-                    ws.send_json(script.probe(i))
-                    got: list[str] = []
-                    while True:
-                        text = ws.receive_text()
-                        if script.is_probe_reply(json.loads(text), i):
-                            break
-                        got.append(text)
-                    transcript.append([session.url, message, got])
+            # An app error reaches the client either before or after the close it causes
+            # (1011): the step that ended the session records the error only, so the
+            # transcript does not depend on that race.
+            ended: list[Any] = []
+            step: list[Any] = [session.url, None, []]
+            try:
+                with client.websocket_connect(session.url) as ws:
+                    ended = _run_session(ws, session, script, transcript, step)
+            except Exception as exc:  # raised by the app: part of the transcript
+                transcript.append([*step, ["raised", type(exc).__name__, str(exc)]])
+            else:
+                if ended:
+                    transcript.append(ended)
     calls = getattr(module, "CALLS", None)
     return {"transcript": transcript, "calls": _jsonable(calls)}
+
+
+def _run_session(
+    ws: Any, session: Session, script: Script, transcript: list[Any], step: list[Any]
+) -> list[Any]:
+    """Every step of ``session`` on ``ws``; the step a close by the server ended (with its
+    code), not yet recorded, or ``[]``.  ``step`` holds the step running, for the caller
+    to complete when an app error propagates."""
+    from starlette.websockets import WebSocketDisconnect
+
+    for i, message in enumerate(session.steps):
+        got: list[str] = []
+        step[:] = [session.url, message, got]
+        try:
+            ws.send_json(message)
+            ws.send_json(script.probe(i))
+            while True:
+                text = ws.receive_text()
+                if script.is_probe_reply(json.loads(text), i):
+                    break
+                got.append(text)
+        except WebSocketDisconnect as exc:
+            return [session.url, message, got, ["closed", exc.code, exc.reason]]
+        transcript.append([session.url, message, got])
+    return []
 
 
 def _jsonable(value: Any) -> Any:

@@ -30,9 +30,16 @@ __all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]
 ROUTE_QNAMES = frozenset({"sockethub.WebSocketRoute", "sockethub.websocket.WebSocketRoute"})
 HUB_QNAMES = frozenset({"sockethub.SocketHub", "sockethub.hub.SocketHub"})
 # What the 0.1 facade's hidden hub runs with, written into every migrated SocketHub(...)
-# so the wire stays byte for byte the same (one message of a connection at a time, one
-# socket object per connection).
-FACADE_HUB_ARGS = (("ordering", '"connection"'), ("per_join_sockets", "False"))
+# so the wire stays byte for byte the same: one message of a connection at a time, one
+# socket object per connection, a raising callback closes with 1011 and propagates, and
+# the 0.1 envelope whatever the client asks for (a plain hub speaks Phoenix on
+# ``?vsn=2.0.0``, which no 0.1 client ever received).
+FACADE_HUB_ARGS = (
+    ("ordering", '"connection"'),
+    ("per_join_sockets", "False"),
+    ("error_policy", '"raise"'),
+    ("protocol", "EnvelopeProtocol()"),
+)
 _SOCKET_QNAMES = frozenset(
     {
         "sockethub.ISocket",
@@ -567,7 +574,48 @@ def _strip_params(params: cst.Parameters, remove: set[str]) -> cst.Parameters:
     return new
 
 
-def _with_facade_args(call: cst.Call) -> cst.Call:
+class _ExplodeCalls(cst.CSTTransformer):
+    """Lays the given one-line calls out one argument per line, ``unit`` deeper than the
+    statement, closing parenthesis at the statement's indentation."""
+
+    def __init__(self, calls: set[cst.Call], unit: str) -> None:
+        super().__init__()
+        self._calls = calls
+        self._unit = unit
+
+    def _line(self, extra: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(
+            first_line=cst.TrailingWhitespace(),
+            indent=True,
+            last_line=cst.SimpleWhitespace(extra),
+        )
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if original_node not in self._calls or not updated_node.args:
+            return updated_node
+        if any(
+            isinstance(a.comma, cst.Comma)
+            and isinstance(a.comma.whitespace_after, cst.ParenthesizedWhitespace)
+            for a in updated_node.args
+        ):
+            return updated_node
+        args = list(updated_node.args)
+        laid = [
+            a.with_changes(
+                comma=cst.Comma(
+                    whitespace_after=self._line("" if i == len(args) - 1 else self._unit)
+                )
+            )
+            for i, a in enumerate(args)
+        ]
+        return updated_node.with_changes(whitespace_before_args=self._line(self._unit), args=laid)
+
+
+def _keywords(call: cst.Call) -> set[str]:
+    return {a.keyword.value for a in call.args if a.keyword is not None}
+
+
+def _with_facade_args(call: cst.Call, envelope: str = "EnvelopeProtocol") -> cst.Call:
     """``call`` plus the keyword arguments of :data:`FACADE_HUB_ARGS` it lacks, laid out
     like its last argument (one per line in a call written one argument per line)."""
     args = list(call.args)
@@ -577,7 +625,7 @@ def _with_facade_args(call: cst.Call) -> cst.Call:
     new = [
         cst.Arg(
             keyword=cst.Name(name),
-            value=cst.parse_expression(value),
+            value=cst.parse_expression(value.replace("EnvelopeProtocol", envelope)),
             equal=cst.AssignEqual(
                 whitespace_before=cst.SimpleWhitespace(""),
                 whitespace_after=cst.SimpleWhitespace(""),
@@ -663,6 +711,26 @@ def _isort_key(alias: cst.ImportAlias) -> tuple[int, str]:
     return kind, name
 
 
+_ADDED_NAMES = frozenset({"SocketHub", "EnvelopeProtocol"})
+
+
+def _own_line_first(node: cst.ImportFrom, aliases: list[cst.ImportAlias]) -> cst.ImportFrom:
+    """A name ``AddImportsVisitor`` put first, before a commented name, on a line of its
+    own laid out like the next one (the comment stays with its name)."""
+    if len(aliases) < 2 or aliases[0].evaluated_name not in _ADDED_NAMES:
+        return node
+    after = aliases[1].comma
+    if not isinstance(after, cst.Comma) or not isinstance(
+        after.whitespace_after, cst.ParenthesizedWhitespace
+    ):
+        return node
+    layout = after.whitespace_after.with_changes(
+        first_line=cst.TrailingWhitespace(), empty_lines=[]
+    )
+    first = aliases[0].with_changes(comma=cst.Comma(whitespace_after=layout))
+    return node.with_changes(names=[first, *aliases[1:]])
+
+
 def _sorted_import(node: cst.ImportFrom) -> cst.ImportFrom:
     names = node.names
     if isinstance(names, cst.ImportStar) or node.relative or node.module is None:
@@ -674,8 +742,8 @@ def _sorted_import(node: cst.ImportFrom) -> cst.ImportFrom:
         return node
     aliases = list(names)
     if any("#" in cst.Module([]).code_for_node(a) for a in aliases):
-        return node  # reordering would separate names from their comments
-    others = [a for a in aliases if a.evaluated_name != "SocketHub"]
+        return _own_line_first(node, aliases)  # reordering would separate names and comments
+    others = [a for a in aliases if a.evaluated_name not in _ADDED_NAMES]
     if len(others) == len(aliases) or others != sorted(others, key=_isort_key):
         return node
     ordered = sorted(aliases, key=_isort_key)
@@ -768,6 +836,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._tab_width = 4
         self._indents: list[str] = []
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._facade_calls: set[cst.Call] = set()
 
     # ---- helpers ----
     def qnames(self, node: cst.CSTNode) -> set[str]:
@@ -1598,8 +1667,9 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             if any(arg.star == "**" for arg in call.args):
                 self._todo(
                     call,
-                    'pass ordering="connection", per_join_sockets=False to this SocketHub (what '
-                    "the 0.1 facade ran with) unless the ** mapping already holds them.",
+                    'pass ordering="connection", per_join_sockets=False, error_policy="raise", '
+                    "protocol=EnvelopeProtocol() to this SocketHub (what the 0.1 facade ran "
+                    "with) unless the ** mapping already holds them.",
                     anchor="facade-ordering",
                 )
         for ref in group.annotations:
@@ -1933,19 +2003,51 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             return cst.Name("SocketHub")
         return updated_node
 
+    def _facade_hub(self, call: cst.Call) -> cst.Call:
+        """``call`` with :data:`FACADE_HUB_ARGS`, importing ``EnvelopeProtocol`` when the
+        ``protocol=`` argument was written here."""
+        # `sockethub.SocketHub(...)` gets `sockethub.EnvelopeProtocol()`: no new import.
+        func = call.func
+        qualified = isinstance(func, cst.Attribute) and func.attr.value == "SocketHub"
+        envelope = "EnvelopeProtocol"
+        if isinstance(func, cst.Attribute) and qualified:
+            envelope = f"{self.module.code_for_node(func.value)}.EnvelopeProtocol"
+        hub = _with_facade_args(call, envelope)
+        if not qualified and _keywords(hub) - _keywords(call) >= {"protocol"}:
+            self.add_needed_import("sockethub", "EnvelopeProtocol")
+        if hub is not call:
+            self._facade_calls.add(hub)
+        return hub
+
+    def _fit_facade_calls(self, stmt: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        """``stmt`` with the one-line hub constructors it holds laid out one argument per
+        line (with a trailing comma, as ruff and black keep it) when a line of it is
+        longer than the file's line length."""
+        if not self._facade_calls:
+            return stmt
+        indent = len("".join(self._indents).expandtabs(self._tab_width))
+        lines = self.module.code_for_node(stmt).splitlines()
+        if all(
+            indent + len(line.expandtabs(self._tab_width)) <= self._line_length for line in lines
+        ):
+            return stmt
+        fitted = stmt.visit(_ExplodeCalls(self._facade_calls, self.module.default_indent))
+        assert isinstance(fitted, cst.SimpleStatementLine)
+        return fitted
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         if original_node in self._hub_args:
             merged_path = self._ctor_paths.get(original_node)
             if merged_path is not None:
                 updated_node = _with_path(updated_node, merged_path)
-            return _with_facade_args(_with_normalised_path(updated_node))
+            return self._facade_hub(_with_normalised_path(updated_node))
         sub_path = self._sub_calls.get(original_node)
         if sub_path is not None:
             hub = cst.Call(
                 func=cst.Name("SocketHub"),
                 args=[cst.Arg(cst.SimpleString(json.dumps(sub_path)))],
             )
-            return _with_facade_args(hub)
+            return self._facade_hub(hub)
         route = self._isinstance_rewrites.get(original_node)
         if route is not None:
             first = updated_node.args[0]
@@ -1969,6 +2071,7 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        updated_node = self._fit_facade_calls(updated_node)
         for small in original_node.body:
             parent = self._sub_parents.get(small) if isinstance(small, cst.Assign) else None
             if parent is None or not isinstance(parent, cst.Attribute):

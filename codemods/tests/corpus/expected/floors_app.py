@@ -18,11 +18,22 @@ log = logging.getLogger("floors")
 CALLS: list[tuple[Any, ...]] = []
 
 # One connection per building floor: /floors/acme/3?token=...&limit=5
-floors = sh.SocketHub("/floors/{org}/{floor:int}", ordering="connection", per_join_sockets=False)
+floors = sh.SocketHub(
+    "/floors/{org}/{floor:int}",
+    ordering="connection",
+    per_join_sockets=False,
+    error_policy="raise",
+    protocol=sh.EnvelopeProtocol(),
+)
 lobby = floors.channel("lobby:{name}")
 
 # Audit channels live on their own route and are merged into every floor connection.
-admin = sh.SocketHub(ordering="connection", per_join_sockets=False)
+admin = sh.SocketHub(
+    ordering="connection",
+    per_join_sockets=False,
+    error_policy="raise",
+    protocol=sh.EnvelopeProtocol(),
+)
 audit = admin.channel("audit:{kind}")
 
 

@@ -1,7 +1,13 @@
 from starlette.applications import Starlette
-from sockethub import ISocket, SocketHub
+from sockethub import EnvelopeProtocol, ISocket, SocketHub
 
-ws_route = SocketHub("/ws/chat", ordering="connection", per_join_sockets=False)
+ws_route = SocketHub(
+    "/ws/chat",
+    ordering="connection",
+    per_join_sockets=False,
+    error_policy="raise",
+    protocol=EnvelopeProtocol(),
+)
 room = ws_route.channel("room:{room_id}")
 
 @ws_route.on_connect
