@@ -76,6 +76,7 @@ TODO_ANCHORS = frozenset(
         "handler-with-a-body",
         "facade-internals",
         "facade-ordering",
+        "a-route-set-up-by-a-helper-function",
     }
 )
 _PATH_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}")
@@ -196,6 +197,8 @@ class _Analyzer(cst.CSTVisitor):
         self.uses: list[_Use] = []
         self.annotations: list[tuple[cst.BaseExpression, str]] = []
         self.functions: dict[str, cst.FunctionDef] = {}
+        # Calls of a plain name (``setup(route)``): a route may be set up by a helper.
+        self.name_calls: list[cst.Call] = []
         self.func_stack: list[cst.FunctionDef] = []
         # Parent links, built here rather than with ParentNodeProvider (a whole extra pass).
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
@@ -327,6 +330,8 @@ class _Analyzer(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         names = self.c.qnames(node.func) & _BUILT
         if not names:
+            if isinstance(node.func, cst.Name) and node.args:
+                self.name_calls.append(node)
             return
         if names & HUB_QNAMES:
             key = f"hub:{len(self.hub_ctors)}"
@@ -987,16 +992,77 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             self._convert_group(groups[key], analyzer)
         self._finish_handlers()
         self._plan_internals(groups, candidates - blocked, analyzer)
+        helped = self._flag_helper_setups(groups, analyzer, candidates)
         # Annotations of route objects that are used in managed mode here but built
         # elsewhere (parameters, for instance) follow the object.
         for key, group in groups.items():
             if key in blocked or group.attrs("endpoint") or group.ctors or group.hub_ctors:
                 continue
+            if key in helped:
+                continue  # a parameter receiving a route of this module that stays on 0.1
             if group.attrs(*_MANAGED):
                 for ref in group.annotations:
                     self._replace_ref(ref)
                 self._flag_foreign_route(group, analyzer)
         self._finish_imports()
+
+    def _flag_helper_setups(
+        self, groups: dict[str, _Group], analyzer: _Analyzer, candidates: set[str]
+    ) -> set[str]:
+        """Flag a route built here whose only managed uses are inside a helper function
+        it is passed to (``setup(route)`` with ``def setup(r): r.channel(...)``).
+
+        This command does not follow a route into a function's parameter, so such a
+        route stays a 0.1 ``WebSocketRoute``; without a TODO it would do so silently.
+        Returns the groups of the parameters involved (their annotations must stay).
+        """
+        helped: set[str] = set()
+        route_keys = {
+            key
+            for key, group in groups.items()
+            if group.ctors
+            and not group.hub_ctors
+            and key not in candidates
+            and not group.attrs(*_MANAGED, "endpoint")
+        }
+        if not route_keys:
+            return helped
+        for call in analyzer.name_calls:
+            func = analyzer.functions.get(analyzer.name_key(cast(cst.Name, call.func)))
+            if func is None:
+                continue
+            params = func.params
+            positional = [*params.posonly_params, *params.params]
+            by_keyword = {p.name.value: p for p in (*params.params, *params.kwonly_params)}
+            for i, arg in enumerate(call.args):
+                if arg.star:
+                    break  # positions after a *args are unknown
+                handle = analyzer.expr_handle(arg.value)
+                if handle is None or analyzer.uf.find(handle) not in route_keys:
+                    continue
+                if arg.keyword is not None:
+                    param = by_keyword.get(arg.keyword.value)
+                else:
+                    param = positional[i] if i < len(positional) else None
+                if param is None:
+                    continue
+                param_key = analyzer.uf.find(analyzer.name_key(param.name))
+                param_group = groups.get(param_key)
+                if param_group is None or param_group.ctors or param_group.hub_ctors:
+                    continue
+                if not param_group.attrs(*_MANAGED) or param_group.attrs("endpoint"):
+                    continue
+                helped.add(param_key)
+                route = self._code(arg.value)
+                self._todo(
+                    call,
+                    f"`{route}` is set up in managed mode only inside `{func.name.value}` "
+                    f"(as its parameter `{param.name.value}`), which this tool does not "
+                    f"follow; `{route}` stays a deprecated 0.1 WebSocketRoute. Make it a "
+                    "SocketHub by hand.",
+                    anchor="a-route-set-up-by-a-helper-function",
+                )
+        return helped
 
     def _flag_foreign_route(self, group: _Group, analyzer: _Analyzer) -> None:
         """Flag 0.1-only uses of a route built in another module (or passed in).
