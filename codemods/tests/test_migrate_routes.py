@@ -894,7 +894,9 @@ class TestHookParameters(MigrateTest):
 
 
 class TestComposition(MigrateTest):
-    def test_merge_of_hookless_pathless_child_becomes_include(self) -> None:
+    def test_merge_of_pathless_child_becomes_a_child_at_the_parents_path(self) -> None:
+        # 0.1 copied a route with no path of its own to the parent's path, where the
+        # parent (matched first) shadowed it; a hub child at that path is shadowed alike.
         self.check(
             """
             import sockethub
@@ -919,6 +921,50 @@ class TestComposition(MigrateTest):
                 protocol=sockethub.EnvelopeProtocol(),
             )
             child = sockethub.SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sockethub.EnvelopeProtocol(),
+            )
+            child.channel("c:{x}")
+            route.channel("a:{b}")
+            route.children.append(child)
+            other = sockethub.SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sockethub.EnvelopeProtocol(),
+            )
+            other.channel("o:{x}")
+            route.children.append(other)
+            """,
+        )
+
+    def test_merge_of_pathless_child_used_elsewhere_becomes_include(self) -> None:
+        self.check(
+            """
+            import sockethub
+
+            route = sockethub.WebSocketRoute("/ws")
+            child = sockethub.WebSocketRoute()
+            child.channel("c:{x}")
+            route.channel("a:{b}")
+            route.merge(child)
+            elsewhere = [child]
+            """,
+            """
+            import sockethub
+
+            route = sockethub.SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=sockethub.EnvelopeProtocol(),
+            )
+            child = sockethub.SocketHub(
                 ordering="connection",
                 per_join_sockets=False,
                 error_policy="raise",
@@ -931,19 +977,7 @@ class TestComposition(MigrateTest):
             #   this connection. Keep this line if that is what you meant, else delete it. See
             #   MIGRATION.md#a-merge-at-the-parents-own-path.
             route.include(child)
-            other = sockethub.SocketHub(
-                "",
-                ordering="connection",
-                per_join_sockets=False,
-                error_policy="raise",
-                protocol=sockethub.EnvelopeProtocol(),
-            )
-            other.channel("o:{x}")
-            # TODO(sockethub-migrate): `include_subroutes` became `include`. In 0.1 a route merged at `route`'s
-            #   own path was a separate route that `route` shadowed, so its channels were unreachable; now they
-            #   are served on this connection. Keep this line if that is what you meant, else delete it. See
-            #   MIGRATION.md#a-merge-at-the-parents-own-path.
-            route.include(other)
+            elsewhere = [child]
             """,
         )
 
@@ -981,7 +1015,7 @@ class TestComposition(MigrateTest):
             """,
         )
 
-    def test_merge_child_with_hooks_is_flagged(self) -> None:
+    def test_merge_of_pathless_child_with_hooks_becomes_a_shadowed_child(self) -> None:
         self.check(
             """
             from sockethub import WebSocketRoute
@@ -995,6 +1029,49 @@ class TestComposition(MigrateTest):
                 pass
 
             main.merge(child)
+            """,
+            """
+            from sockethub import EnvelopeProtocol, SocketHub
+
+            main = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
+            child = SocketHub(
+                "/ws",
+                ordering="connection",
+                per_join_sockets=False,
+                error_policy="raise",
+                protocol=EnvelopeProtocol(),
+            )
+            main.channel("m:{x}")
+
+            @child.on_connect
+            async def c(sock):
+                pass
+
+            main.children.append(child)
+            """,
+        )
+
+    def test_merge_child_with_hooks_used_elsewhere_is_flagged(self) -> None:
+        self.check(
+            """
+            from sockethub import WebSocketRoute
+
+            main = WebSocketRoute("/ws")
+            child = WebSocketRoute("")
+            main.channel("m:{x}")
+
+            @child.on_connect
+            async def c(sock):
+                pass
+
+            main.merge(child)
+            served = [child]
             """,
             """
             from sockethub import WebSocketRoute
@@ -1014,6 +1091,7 @@ class TestComposition(MigrateTest):
             #   (Starlette's Mount(prefix, routes=[hub]) serves a hub under a path prefix). See
             #   MIGRATION.md#sub-and-merge-trees.
             main.merge(child)
+            served = [child]
             """,
         )
 

@@ -794,10 +794,13 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
     - ``on_connect`` / ``on_disconnect`` hooks that received the handler's parameters
       as keyword arguments: the parameters are dropped from the signature and read
       from ``sock.path_params`` / ``sock.query_params`` with 0.1's conversion;
-    - ``merge`` / ``include_subroutes`` into ``include`` when the merged routes have no
-      hooks, no routes and no path of their own and ``parent_prefix`` is unset, with a
-      TODO: 0.1 put such a route at its parent's own path, where the parent shadowed it
-      (its channels were unreachable), while ``include`` serves its channels;
+    - ``merge`` / ``include_subroutes`` of one managed route used nowhere else into a
+      ``SocketHub`` at the path 0.1 served its copy at (a pathless route: the parent's
+      own path, where the parent shadows it as in 0.1), added to ``parent.children``;
+      into ``include`` when the merged routes have no hooks, no routes and no path of
+      their own, are used elsewhere too and ``parent_prefix`` is unset, with a TODO:
+      0.1 put such a route at its parent's own path, where the parent shadowed it (its
+      channels were unreachable), while ``include`` serves its channels;
     - imports: ``SocketHub`` added, the ``WebSocketRoute`` import dropped once unused.
 
     Leaves alone: Starlette's ``WebSocketRoute``, low-level routes (``route.endpoint``),
@@ -1592,9 +1595,10 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         candidates: set[str],
         blocked: set[str],
     ) -> bool:
-        """``parent.merge(route[, parent_prefix=P])`` of one managed route with a path of
-        its own, used nowhere else: ``route`` becomes a SocketHub at the path 0.1 served
-        the copy at, added to ``parent.children``. True if planned so."""
+        """``parent.merge(route[, parent_prefix=P])`` of one managed route used nowhere
+        else: ``route`` becomes a SocketHub at the path 0.1 served the copy at (the
+        parent's own path for a route without one), added to ``parent.children``. True if
+        planned so."""
         call = use.call
         if use.kind != "stmt_call" or call is None or use.stmt is None:
             return False
@@ -1633,13 +1637,15 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         else:
             parent_path = self._path_literal(parent) if len(parent.ctors) == 1 else None
         child_path = self._path_literal(child)
-        if parent_path is None or not child_path:
-            return False  # a pathless child: the `include` rule below
+        if parent_path is None or child_path is None:
+            return False
         if not self._only_registered_and_merged(arg, child):
             return False  # served elsewhere too: 0.1 copied it, one hub cannot be two
         try:
             own = _normalise_path(child_path)
-            path = _join_paths(_normalise_path(parent_path), own.removeprefix(prefix))
+            # 0.1 put a copy of a route with no path of its own at the parent's path.
+            parent_at = _normalise_path(parent_path)
+            path = _join_paths(parent_at, own.removeprefix(prefix)) if own else parent_at
         except ValueError:
             return False
         if not path.startswith("/"):

@@ -29,6 +29,7 @@ lobby = floors.channel("lobby:{name}")
 
 # Audit channels live on their own route and are merged into every floor connection.
 admin = sh.SocketHub(
+    "/floors/{org}/{floor:int}",
     ordering="connection",
     per_join_sockets=False,
     error_policy="raise",
@@ -83,10 +84,6 @@ async def audit_log(payload: Any, sock: ISocket) -> None:
     await sock.emit({"logged": payload, "kind": sock.params["kind"]})
 
 
-# TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `floors`'s
-#   own path was a separate route that `floors` shadowed, so its channels were
-#   unreachable; now they are served on this connection. Keep this line if that is what
-#   you meant, else delete it. See MIGRATION.md#a-merge-at-the-parents-own-path.
-floors.include(admin)
+floors.children.append(admin)
 
 app = Starlette(routes=[floors])
