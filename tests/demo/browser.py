@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from tests.redis_server import RedisServer, require_redis_server
 from tests.support import free_port, require
 
 if TYPE_CHECKING:
@@ -89,6 +90,27 @@ class DemoServer:
             assert self.proc.stdout is not None
             self.proc.stdout.close()
         self.proc = None
+
+
+@contextlib.contextmanager
+def demos_on_one_redis(name: str) -> Iterator[tuple[DemoServer, DemoServer]]:
+    """Two demo processes (``--redis``) on one fresh redis-server, logs ``<name>-1/2``;
+    both processes and the server stopped on every path."""
+    require_chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with RedisServer(require_redis_server()) as redis:
+        args = ["--redis", redis.url]
+        one = DemoServer(free_port(), args=args, name=f"{name}-1")
+        two = DemoServer(free_port(), args=args, name=f"{name}-2")
+        for server in (one, two):
+            server.log.write_text("")
+        try:
+            one.start()
+            two.start()
+            yield one, two
+        finally:
+            one.kill()
+            two.kill()
 
 
 def require_chromium() -> None:

@@ -24,11 +24,9 @@ from tests.demo.browser import (
     ARTIFACTS,
     DemoServer,
     chromium,
+    demos_on_one_redis,
     enter_room,
-    require_chromium,
 )
-from tests.redis_server import RedisServer, require_redis_server
-from tests.support import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -48,21 +46,8 @@ _LOG_JS = """items => items.map(li => [
 
 @pytest.fixture
 def two_demos() -> Iterator[tuple[DemoServer, DemoServer]]:
-    require_chromium()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with RedisServer(require_redis_server()) as redis:
-        args = ["--redis", redis.url]
-        one = DemoServer(free_port(), args=args, name="demo-recovery-1")
-        two = DemoServer(free_port(), args=args, name="demo-recovery-2")
-        for server in (one, two):
-            server.log.write_text("")
-        try:
-            one.start()
-            two.start()
-            yield one, two
-        finally:
-            one.kill()
-            two.kill()
+    with demos_on_one_redis("demo-recovery") as pair:
+        yield pair
 
 
 def log(page: Page) -> list[tuple[str, bool, str]]:

@@ -13,9 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.demo.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DemoServer, require_chromium
-from tests.redis_server import RedisServer, require_redis_server
-from tests.support import free_port
+from tests.demo.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DemoServer, demos_on_one_redis
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -25,21 +23,8 @@ BOUND_S = 6.0  # RedisPresence's default: dead_after 5 s + heartbeat_interval 1 
 
 @pytest.fixture
 def two_demos() -> Iterator[tuple[DemoServer, DemoServer]]:
-    require_chromium()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with RedisServer(require_redis_server()) as redis:
-        args = ["--redis", redis.url]
-        one = DemoServer(free_port(), args=args, name="demo-redis-1")
-        two = DemoServer(free_port(), args=args, name="demo-redis-2")
-        for server in (one, two):
-            server.log.write_text("")
-        try:
-            one.start()
-            two.start()
-            yield one, two
-        finally:
-            one.kill()
-            two.kill()
+    with demos_on_one_redis("demo-redis") as pair:
+        yield pair
 
 
 def test_members_span_two_processes_and_a_killed_ones_users_leave(
