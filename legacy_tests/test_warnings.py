@@ -144,11 +144,10 @@ def test_the_low_level_route_does_not_warn() -> None:
             await sock.accept()
             await sock.close()
 
-        api = WebSocketRoute("/api/v1")
-        # "/v1" is not a prefix of "/ws/{room}": the copy serves "/api/v1" + "/ws/{room}"
+        api = WebSocketRoute("/api")
         api.merge(root, parent_prefix="/v1")
         client = TestClient(Starlette(routes=[root, api]))
-        for url in ("/ws/a", "/api/v1/ws/b"):
+        for url in ("/ws/a", "/api/ws/b"):  # parent_prefix "/v1" is not a prefix of "/ws"
             with client.websocket_connect(url) as ws:
                 assert ws.receive_text() == url.split("/")[-1]
     assert caught == []
@@ -301,3 +300,30 @@ def test_the_facade_is_removed_in_0_3() -> None:
         f"sockethub {sockethub.__version__} still ships the 0.1 managed mode that was to "
         f"be removed in {REMOVED_IN}"
     )
+
+
+def test_the_low_level_route_merged_under_a_longer_path_does_not_warn() -> None:
+    with recorded() as caught:
+        root = WebSocketRoute("/ws/{room}")
+
+        @root.endpoint
+        async def echo(sock: ISocket, room: str) -> None:
+            await sock.accept()
+            await sock.send_text(room)
+            await sock.close()
+
+        child = root.sub("/child")
+
+        @child.endpoint
+        async def child_endpoint(sock: ISocket) -> None:
+            await sock.accept()
+            await sock.close()
+
+        api = WebSocketRoute("/api/v1")
+        # "/v1" is not a prefix of "/ws/{room}": the copy serves "/api/v1" + "/ws/{room}"
+        api.merge(root, parent_prefix="/v1")
+        client = TestClient(Starlette(routes=[root, api]))
+        for url in ("/ws/a", "/api/v1/ws/b"):
+            with client.websocket_connect(url) as ws:
+                assert ws.receive_text() == url.split("/")[-1]
+    assert caught == []
