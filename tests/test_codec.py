@@ -95,7 +95,7 @@ def test_both_codecs_convert_the_same_values_to_the_same_text(
 
 @pytest.mark.parametrize("codec", CODECS)
 def test_pydantic_models_are_dumped_in_json_mode(codec: str) -> None:
-    pydantic = pytest.importorskip("pydantic")
+    import pydantic
 
     class User(pydantic.BaseModel):  # type: ignore[misc]
         id: uuid.UUID

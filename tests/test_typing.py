@@ -19,8 +19,6 @@ CASES = Path(__file__).parent / "typing_cases"
 @pytest.fixture(scope="module")
 def mypy_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[int, str]]]:
     """mypy --strict's errors per case file: ``{name: [(line, message), ...]}``."""
-    pytest.importorskip("mypy")
-    pytest.importorskip("orjson")
     cache = tmp_path_factory.mktemp("mypy-cache")
     files = [CASES / "readme_chat.py", CASES / "wrong_callbacks.py"]
     proc = subprocess.run(
