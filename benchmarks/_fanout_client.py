@@ -78,8 +78,12 @@ class Group:
         await asyncio.gather(*self.readers, return_exceptions=True)
 
 
-async def open_group(port: int, kind: str, n: int) -> Group:
-    """Connect ``n`` clients to server ``kind`` and wait until each one is subscribed."""
+async def open_group(port: int, kind: str, n: int, *, join: bool | None = None) -> Group:
+    """Connect ``n`` clients to server ``kind`` (``/<kind>/ws``) and wait until each one is
+    subscribed: by a hub join when ``join`` (default: for ``kind == "hub"``), else by the
+    server's ``"ready"``."""
+    if join is None:
+        join = kind == "hub"
     group = Group(kind)
     gate = asyncio.Semaphore(100)
 
@@ -93,7 +97,7 @@ async def open_group(port: int, kind: str, n: int) -> Group:
                 open_timeout=60,
                 max_size=None,
             )
-            if kind == "hub":
+            if join:
                 await ws.send(JOIN)
                 ack = json.loads(await ws.recv())
                 assert ack["payload"]["status"] == "ok", ack

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -34,10 +33,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect
 
 from benchmarks._codec_server import CHAT, TICK, payload
-from benchmarks._fanout_client import JOIN, Group, Result, run
+from benchmarks._fanout_client import Result, open_group, run
 from benchmarks._uvicorn import uvicorn_server
 from sockethub.bus.base import BusMessage
 from sockethub.codec import Codec, JSONCodec, OrjsonCodec
@@ -131,29 +129,6 @@ def in_process(rounds: int, budget: float) -> None:
 # -- 2. fan-out over uvicorn ---------------------------------------------------------------
 
 
-async def open_hub_group(port: int, kind: str, n: int) -> Group:
-    group = Group(kind)
-    gate = asyncio.Semaphore(100)
-
-    async def one() -> Any:
-        async with gate:
-            ws = await connect(
-                f"ws://127.0.0.1:{port}/{kind}/ws",
-                compression=None,
-                ping_interval=None,
-                proxy=None,
-                open_timeout=60,
-                max_size=None,
-            )
-            await ws.send(JOIN)
-            assert json.loads(await ws.recv())["payload"]["status"] == "ok"
-            return ws
-
-    group.conns = list(await asyncio.gather(*(one() for _ in range(n))))
-    group.readers = [asyncio.create_task(group.read(ws)) for ws in group.conns]
-    return group
-
-
 async def fan_out(ws: str, sizes: tuple[int, ...], rounds: int, deliveries: int) -> None:
     kinds = ("json", "orjson")
     with uvicorn_server(
@@ -166,7 +141,7 @@ async def fan_out(ws: str, sizes: tuple[int, ...], rounds: int, deliveries: int)
                   "| server CPU µs/delivery json | orjson | json/orjson |")  # fmt: skip
             print("|---|---|---|---|---|---|---|---|")
             for n in sizes:
-                groups = {kind: await open_hub_group(port, kind, n) for kind in kinds}
+                groups = {kind: await open_group(port, kind, n, join=True) for kind in kinds}
                 for label, size in SIZES.items():
                     messages = max(20, deliveries // n // 20 * 20)
                     results: dict[str, list[Result]] = {kind: [] for kind in kinds}
