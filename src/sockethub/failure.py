@@ -36,6 +36,10 @@ class FailureModel:
     join_crash_refuses: bool
     """A join whose handling crashed is answered as a refused join, ``{"reason": "join
     crashed"}`` (what Phoenix answers); otherwise with the channel's crash frame."""
+    idle_timeout: float | None
+    """Close a connection that sent nothing for this many seconds, unless the hub sets
+    ``HubLimits.idle_timeout`` (which wins).  Phoenix closes a socket whose client
+    stopped heartbeating; ``None``: never."""
 
 
 PHOENIX_MODEL = FailureModel(
@@ -44,8 +48,10 @@ PHOENIX_MODEL = FailureModel(
     leave_unknown_ok=True,
     close_after_leave=True,
     join_crash_refuses=True,
+    idle_timeout=60.0,
 )
-"""Phoenix's: a crashed channel is gone at once; every leave is answered ok."""
+"""Phoenix's: a crashed channel is gone at once; every leave is answered ok; a client
+silent for 60 s (two missed phoenix.js heartbeats) is closed."""
 
 ENVELOPE_MODEL = FailureModel(
     "sockethub",
@@ -53,6 +59,7 @@ ENVELOPE_MODEL = FailureModel(
     leave_unknown_ok=False,
     close_after_leave=False,
     join_crash_refuses=False,
+    idle_timeout=None,
 )
 """sockethub's (the 0.1 semantics): a crashed channel stays joined; errors are answered
 as errors."""

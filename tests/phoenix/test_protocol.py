@@ -5,12 +5,17 @@ Phoenix V2.  "Nothing else arrived" is the kit's heartbeat round trip.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from sockethub import SocketHub
+from starlette.applications import Starlette
+
+from sockethub import SocketHub, failure
+from sockethub.failure import failure_model
 from sockethub.protocols import EnvelopeProtocol, Inbound, PhoenixProtocol
 from sockethub.protocols.phoenix import auth_token_from_subprotocols
 from sockethub.testing import ConnectRefused, HubClient
@@ -367,9 +372,31 @@ def test_idle_connection_is_closed(client: HubClient) -> None:
 
 
 def test_idle_timeout_defaults() -> None:
-    assert PhoenixProtocol.idle_timeout == 60.0
-    assert EnvelopeProtocol.idle_timeout is None
-    assert SocketHub("/x").limits.idle_timeout is None  # the protocol's default applies
+    # The session's failure model decides it, not the wire protocol.
+    assert failure_model(PhoenixProtocol()).idle_timeout == 60.0
+    assert failure_model(EnvelopeProtocol()).idle_timeout is None
+    assert not hasattr(PhoenixProtocol, "idle_timeout")
+    assert SocketHub("/x").limits.idle_timeout is None  # the failure model's default applies
+
+
+def test_the_failure_models_idle_timeout_applies_without_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Phoenix connection on a hub with no ``idle_timeout`` of its own is closed by the
+    failure model's (shortened here from 60 s); an envelope connection is not."""
+    monkeypatch.setattr(failure, "PHOENIX_MODEL", replace(failure.PHOENIX_MODEL, idle_timeout=0.2))
+    hub = SocketHub("/socket")
+    hub.channel("room:{id}")
+    app = Starlette(routes=[hub], lifespan=hub.lifespan)
+    with HubClient(app) as client:
+        with client.connect("/socket?vsn=2.0.0", protocol="phoenix") as ws:
+            ws.join("room:a", ref="1")
+            assert ws.wait_closed() == (1000, "Idle timeout")
+        with client.connect("/socket") as ws:
+            ws.join("room:a", ref="1")
+            time.sleep(0.4)
+            ws.send("room:a", "nope", ref="2")
+            assert ws.expect_error() is not None  # still open: answered, not closed
 
 
 class CountingPhoenix(PhoenixProtocol):

@@ -58,8 +58,6 @@ class WireProtocol:
     name: str = "abstract"
     subprotocol: str | None = None
     """The ``Sec-WebSocket-Protocol`` to accept with, if the protocol needs one."""
-    idle_timeout: float | None = None
-    """Close a connection silent for this long (``HubLimits.idle_timeout`` overrides)."""
     codec: Codec = DEFAULT_CODEC
     """Encodes and decodes the JSON of every frame (the hub's ``codec``, see
     :meth:`with_codec`)."""

@@ -24,9 +24,9 @@ module only decodes frames (with their :class:`~sockethub.protocols.base.Kind`) 
 Server pushes (``sock.reply`` / ``sock.emit``) carry the topic's ``join_ref``; broadcasts
 carry none (``[null, null, topic, event, payload]``) and are encoded once per publish.  A
 callback that crashes sends ``phx_error`` for the topic, so phoenix.js rejoins; the rejoin
-(a new ``join_ref``) replaces the old join.  Connections idle for 60 s are closed (override
-with ``HubLimits(idle_timeout=...)``); phoenix.js's heartbeat (every 30 s) keeps a live
-client open.
+(a new ``join_ref``) replaces the old join.  Connections idle for 60 s are closed (the
+failure model's rule; override with ``HubLimits(idle_timeout=...)``); phoenix.js's
+heartbeat (every 30 s) keeps a live client open.
 """
 
 from __future__ import annotations
@@ -115,7 +115,6 @@ class PhoenixProtocol(WireProtocol):
 
     name = "phoenix.v2"
     subprotocol = "phoenix"
-    idle_timeout = 60.0
 
     # -- inbound ------------------------------------------------------------------------
 
