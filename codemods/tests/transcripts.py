@@ -128,7 +128,19 @@ def run_script(module: types.ModuleType, script: Script) -> dict[str, Any]:
     from starlette.websockets import WebSocketDisconnect
 
     transcript: list[Any] = []
-    with TestClient(module.app) as client:
+    closes: list[list[Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        """``module.app``, noting each close it sends, in its own order of events."""
+
+        async def noting(message: Any) -> None:
+            if message["type"] == "websocket.close":
+                closes.append(["closed", message.get("code", 1000), message.get("reason", "")])
+            await send(message)
+
+        await module.app(scope, receive, noting)
+
+    with TestClient(app) as client:
         for url in script.refused_urls:
             try:
                 with client.websocket_connect(url):
@@ -139,15 +151,18 @@ def run_script(module: types.ModuleType, script: Script) -> dict[str, Any]:
                 transcript.append(["refused", url, exc.code, exc.reason])
         for session in script.sessions:
             # An app error reaches the client either before or after the close it causes
-            # (1011): the step that ended the session records the error only, so the
-            # transcript does not depend on that race.
+            # (1011), and TestClient drops a close it has not read by then: the step that
+            # ended the session records the close the app sent (noted as it was sent),
+            # then the error, so the transcript does not depend on that race.
             ended: list[Any] = []
             step: list[Any] = [session.url, None, []]
+            closes.clear()
             try:
                 with client.websocket_connect(session.url) as ws:
                     ended = _run_session(ws, session, script, transcript, step)
             except Exception as exc:  # raised by the app: part of the transcript
-                transcript.append([*step, ["raised", type(exc).__name__, str(exc)]])
+                raised = ["raised", type(exc).__name__, str(exc)]
+                transcript.append([*step, *closes[:1], raised])
             else:
                 if ended:
                     transcript.append(ended)
