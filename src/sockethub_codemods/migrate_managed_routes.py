@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,13 @@ with extra_required("codemod", feature="sockethub-migrate"):
     import libcst.helpers
     from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
     from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-    from libcst.metadata import ClassScope, MetadataWrapper, Scope, ScopeProvider
+    from libcst.metadata import (
+        ClassScope,
+        MetadataWrapper,
+        QualifiedNameSource,
+        Scope,
+        ScopeProvider,
+    )
 
 __all__ = ["TODO_MARKER", "MigrateManagedRoutesCommand"]
 
@@ -197,8 +204,11 @@ class _Analyzer(cst.CSTVisitor):
         self.uses: list[_Use] = []
         self.annotations: list[tuple[cst.BaseExpression, str]] = []
         self.functions: dict[str, cst.FunctionDef] = {}
-        # Calls of a plain name (``setup(route)``): a route may be set up by a helper.
-        self.name_calls: list[cst.Call] = []
+        # Methods of this module's classes by name (``self.setup(route)`` may call one).
+        self.methods: dict[str, list[cst.FunctionDef]] = {}
+        # Calls with arguments (``setup(route)``, ``self.setup(route)``): a route may be
+        # set up by the function it is passed to.
+        self.arg_calls: list[cst.Call] = []
         self.func_stack: list[cst.FunctionDef] = []
         # Parent links, built here rather than with ParentNodeProvider (a whole extra pass).
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
@@ -274,6 +284,8 @@ class _Analyzer(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions[self.name_key(node.name)] = node
+        if isinstance(self.parents.get(self.parents.get(node, node)), cst.ClassDef):
+            self.methods.setdefault(node.name.value, []).append(node)
         self.func_stack.append(node)
         self.add_annotation(node.returns, [f"call:{node.name.value}"])
         params = node.params
@@ -330,8 +342,8 @@ class _Analyzer(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         names = self.c.qnames(node.func) & _BUILT
         if not names:
-            if isinstance(node.func, cst.Name) and node.args:
-                self.name_calls.append(node)
+            if node.args and isinstance(node.func, cst.Name | cst.Attribute):
+                self.arg_calls.append(node)
             return
         if names & HUB_QNAMES:
             key = f"hub:{len(self.hub_ctors)}"
@@ -392,6 +404,24 @@ class _Analyzer(cst.CSTVisitor):
 
 
 _BUILT = ROUTE_QNAMES | HUB_QNAMES
+# Calls that host a route rather than set it up: a route passed to them with no use of
+# its own in the module is not flagged.
+_HOSTING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "add",
+        "include",
+        "include_router",
+        "add_websocket_route",
+        "add_route",
+        "mount",
+        "merge",
+        "include_subroutes",
+    }
+)
+_HOSTING_MODULES = frozenset({"starlette", "fastapi", "sockethub", "uvicorn"})
 
 
 def _is_sockethub(module: str | None) -> bool:
@@ -1030,42 +1060,136 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         }
         if not route_keys:
             return helped
-        for call in analyzer.name_calls:
-            func = analyzer.functions.get(analyzer.name_key(cast(cst.Name, call.func)))
-            if func is None:
+        for call in analyzer.arg_calls:
+            passed = [
+                (i, arg)
+                for i, arg in enumerate(call.args)
+                if not arg.star
+                and (handle := analyzer.expr_handle(arg.value)) is not None
+                and analyzer.uf.find(handle) in route_keys
+            ]
+            if not passed:
                 continue
-            params = func.params
-            positional = [*params.posonly_params, *params.params]
-            by_keyword = {p.name.value: p for p in (*params.params, *params.kwonly_params)}
-            for i, arg in enumerate(call.args):
-                if arg.star:
-                    break  # positions after a *args are unknown
-                handle = analyzer.expr_handle(arg.value)
-                if handle is None or analyzer.uf.find(handle) not in route_keys:
-                    continue
-                if arg.keyword is not None:
-                    param = by_keyword.get(arg.keyword.value)
-                else:
-                    param = positional[i] if i < len(positional) else None
-                if param is None:
-                    continue
-                param_key = analyzer.uf.find(analyzer.name_key(param.name))
-                param_group = groups.get(param_key)
-                if param_group is None or param_group.ctors or param_group.hub_ctors:
-                    continue
-                if not param_group.attrs(*_MANAGED) or param_group.attrs("endpoint"):
-                    continue
-                helped.add(param_key)
-                route = self._code(arg.value)
-                self._todo(
-                    call,
-                    f"`{route}` is set up in managed mode only inside `{func.name.value}` "
-                    f"(as its parameter `{param.name.value}`), which this tool does not "
-                    f"follow; `{route}` stays a deprecated 0.1 WebSocketRoute. Make it a "
-                    "SocketHub by hand.",
-                    anchor="a-route-set-up-by-a-helper-function",
-                )
+            funcs = self._callees(call, analyzer)
+            if not funcs:
+                self._flag_passed_away(call, passed, groups, analyzer)
+                continue
+            for func, skip in funcs:
+                for i, arg in passed:
+                    param = self._receiving_param(call, func, skip, i, arg, groups, analyzer)
+                    if param is None:
+                        continue
+                    helped.add(analyzer.uf.find(analyzer.name_key(param.name)))
+                    route = self._code(arg.value)
+                    self._todo(
+                        call,
+                        f"`{route}` is set up in managed mode only inside `{func.name.value}` "
+                        f"(as its parameter `{param.name.value}`), which this tool does not "
+                        f"follow; `{route}` stays a deprecated 0.1 WebSocketRoute. Make it a "
+                        "SocketHub by hand.",
+                        anchor="a-route-set-up-by-a-helper-function",
+                    )
         return helped
+
+    @staticmethod
+    def _callees(call: cst.Call, analyzer: _Analyzer) -> list[tuple[cst.FunctionDef, int]]:
+        """The functions of this module ``call`` may run, each with the number of leading
+        parameters the call does not fill (1 for ``self`` in ``obj.method(...)``)."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            local = analyzer.functions.get(analyzer.name_key(func))
+            return [] if local is None else [(local, 0)]
+        assert isinstance(func, cst.Attribute)
+        found = []
+        for method in analyzer.methods.get(func.attr.value, []):
+            static = any(
+                isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+                for d in method.decorators
+            )
+            found.append((method, 0 if static else 1))
+        return found
+
+    @staticmethod
+    def _receiving_param(
+        call: cst.Call,
+        func: cst.FunctionDef,
+        skip: int,
+        index: int,
+        arg: cst.Arg,
+        groups: dict[str, _Group],
+        analyzer: _Analyzer,
+    ) -> cst.Param | None:
+        """The parameter of ``func`` that receives ``arg`` and is used in managed mode
+        there (None if there is none).  After a ``*args`` the position is unknown: any
+        positional parameter used in managed mode then counts."""
+        params = func.params
+        positional = [*params.posonly_params, *params.params][skip:]
+        if arg.keyword is not None:
+            by_keyword = {p.name.value: p for p in (*params.params, *params.kwonly_params)}
+            options = [by_keyword[arg.keyword.value]] if arg.keyword.value in by_keyword else []
+        elif any(a.star for a in call.args[:index]):
+            options = positional
+        else:
+            options = positional[index : index + 1]
+        for param in options:
+            group = groups.get(analyzer.uf.find(analyzer.name_key(param.name)))
+            if group is None or group.ctors or group.hub_ctors:
+                continue
+            if group.attrs(*_MANAGED) and not group.attrs("endpoint"):
+                return param
+        return None
+
+    def _flag_passed_away(
+        self,
+        call: cst.Call,
+        passed: list[tuple[int, cst.Arg]],
+        groups: dict[str, _Group],
+        analyzer: _Analyzer,
+    ) -> None:
+        """Flag a route built here with no use of its own, passed to a function of
+        another module (``helpers.setup(route)``): that function sets it up, and this
+        tool, seeing one module at a time, cannot tell how.  Hosting a route (a routes
+        list, Starlette's and FastAPI's own calls, sockethub's) is not setting it up."""
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else cast(cst.Name, func).value
+        if name in _HOSTING_METHODS or not self._defined_elsewhere(func):
+            return
+        for _, arg in passed:
+            group = groups[analyzer.uf.find(cast(str, analyzer.expr_handle(arg.value)))]
+            if group.uses:
+                continue  # composed or inspected here: handled where those uses are
+            route = self._code(arg.value)
+            self._todo(
+                call,
+                f"`{route}` has no handler or hooks in this module and is passed to "
+                f"`{self._code(func)}`, which this tool does not follow. If that sets it up "
+                f"in managed mode (channel, hooks, handler), make `{route}` a SocketHub by "
+                "hand; a low-level route (`endpoint`) needs nothing.",
+                anchor="a-route-set-up-by-a-helper-function",
+            )
+
+    def _defined_elsewhere(self, func: cst.BaseExpression) -> bool:
+        """True if ``func`` is imported from a third-party or first-party module, or is a
+        method ``self``/``cls``/``super()`` inherits from a class of another module (no
+        method of that name here).  The standard library, Starlette, FastAPI and
+        sockethub itself do not set routes up."""
+        root = func
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name) and root.value in ("self", "cls"):
+            return True  # a method of this module would have been found
+        if isinstance(root, cst.Call) and isinstance(root.func, cst.Name):
+            return root.func.value == "super"
+        scope: Scope | None = self.get_metadata(ScopeProvider, func, None)
+        if scope is None:
+            return False
+        for qname in scope.get_qualified_names_for(func):
+            top = qname.name.split(".", 1)[0]
+            if qname.source is QualifiedNameSource.IMPORT and not (
+                top in _HOSTING_MODULES or top in sys.stdlib_module_names
+            ):
+                return True
+        return False
 
     def _flag_foreign_route(self, group: _Group, analyzer: _Analyzer) -> None:
         """Flag 0.1-only uses of a route built in another module (or passed in).
