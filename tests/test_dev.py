@@ -67,7 +67,17 @@ def test_the_test_command_installs_every_extra_and_the_test_group() -> None:
     wanted = dev.requirements("test", all_extras=True)
     assert wanted[:2] == ["-e", ".[client,codemod,fastapi,orjson,redis]"]
     names = {req.split(">")[0].split("=")[0] for req in wanted[2:]}
-    assert {"uvicorn", "websockets", "pytest", "playwright", "mypy", "ruff", "psutil", "build", "twine"} <= names
+    assert {
+        "uvicorn",
+        "websockets",
+        "pytest",
+        "playwright",
+        "mypy",
+        "ruff",
+        "psutil",
+        "build",
+        "twine",
+    } <= names
 
 
 def test_an_install_for_test_covers_the_demo() -> None:

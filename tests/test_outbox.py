@@ -405,3 +405,56 @@ async def test_a_send_returning_a_plain_awaitable_is_driven_by_a_task() -> None:
         await asyncio.sleep(0)
     await outbox.drain(timeout=10)
     assert [m["text"] for m in sent] == ["a", "b"]
+
+
+# -- put_now: a reply written inside the turn that produced it ------------------------------
+
+
+async def test_put_now_writes_at_once_when_nothing_waits() -> None:
+    outbox, send, _ = make()
+    outbox.put_now("reply")
+    outbox.put_now(b"\x01")
+    assert send.texts() == ["reply", b"\x01"]  # before the turn ends: no flusher hop
+    assert outbox.queued_bytes == 0
+
+
+async def test_put_now_goes_behind_frames_already_queued() -> None:
+    outbox, send, _ = make()
+    outbox.put("pushed first")
+    outbox.put_now("reply")
+    assert send.sent == []  # it waits its turn with the frame before it
+    await asyncio.sleep(0)
+    assert send.texts() == ["pushed first", "reply"]
+
+
+async def test_put_now_whose_send_waits_hands_over_to_a_writer_in_order() -> None:
+    outbox, send, _ = make()
+    send.gate.clear()
+    outbox.put_now("reply")  # the send blocks: a writer task finishes it
+    outbox.put("next")
+    outbox.put_now("after")
+    outbox.close(4000)
+    await asyncio.sleep(0)
+    assert send.waiting == 1 and send.sent == []
+    await settle(send, outbox)
+    assert send.texts() == ["reply", "next", "after"]
+    assert send.sent[-1] == {"type": "websocket.close", "code": 4000, "reason": ""}
+
+
+async def test_put_now_send_failure_closes_the_outbox() -> None:
+    outbox, send, _ = make()
+    send.fail = ConnectionResetError("gone")
+    outbox.put_now("reply")
+    assert outbox.failed and outbox.closed
+    with pytest.raises(OutboxClosed):
+        outbox.put_now("more")
+
+
+async def test_put_now_drops_a_text_frame_that_is_not_utf8_and_goes_on() -> None:
+    outbox, send, _ = make()
+    send.fail = UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+    outbox.put_now("\ud800")
+    assert not outbox.closed
+    send.fail = None
+    outbox.put_now("fine")
+    assert send.texts() == ["fine"]

@@ -68,6 +68,25 @@ def error_frame(code: int, reason: str, ref: str | None = None) -> dict[str, Any
     return {"code": code, "reason": reason, "ref": ref}
 
 
+def envelope_fields(raw: Any) -> tuple[str, str, Any, str | None]:
+    """``(topic, event, payload, ref)`` of a decoded envelope; raise :class:`FrameError`
+    naming what is wrong.  (The wire protocol's decoder calls it for every frame.)"""
+    if not isinstance(raw, dict):
+        raise FrameError(BAD_FRAME, "Malformed frame: expected a JSON object")
+    ref = raw.get("ref")
+    if ref is not None and type(ref) is not str:
+        if isinstance(ref, bool) or not isinstance(ref, (str, int)):
+            raise FrameError(BAD_FRAME, "Malformed frame: 'ref' must be a string")
+        ref = str(ref)
+    topic = raw.get("topic")
+    if not isinstance(topic, str) or not topic:
+        raise FrameError(BAD_FRAME, "Malformed frame: 'topic' must be a non-empty string", ref=ref)
+    event = raw.get("event")
+    if not isinstance(event, str) or not event:
+        raise FrameError(BAD_FRAME, "Malformed frame: 'event' must be a non-empty string", ref=ref)
+    return topic, event, raw.get("payload"), ref
+
+
 @dataclass(slots=True)
 class MessageEnvelope:
     """One inbound message: ``{"topic", "event", "payload"}`` (and an optional ``ref``).
@@ -84,29 +103,19 @@ class MessageEnvelope:
     @classmethod
     def from_raw(cls, raw: Any) -> MessageEnvelope:
         """Validate a decoded JSON value; raise :class:`FrameError` naming what is wrong."""
-        if not isinstance(raw, dict):
-            raise FrameError(BAD_FRAME, "Malformed frame: expected a JSON object")
-        ref = raw.get("ref")
-        if ref is not None and (isinstance(ref, bool) or not isinstance(ref, str | int)):
-            raise FrameError(BAD_FRAME, "Malformed frame: 'ref' must be a string")
-        ref = None if ref is None else str(ref)
-        topic = raw.get("topic")
-        if not isinstance(topic, str) or not topic:
-            raise FrameError(
-                BAD_FRAME, "Malformed frame: 'topic' must be a non-empty string", ref=ref
-            )
-        event = raw.get("event")
-        if not isinstance(event, str) or not event:
-            raise FrameError(
-                BAD_FRAME, "Malformed frame: 'event' must be a non-empty string", ref=ref
-            )
-        return cls(topic, event, raw.get("payload"), ref)
+        return cls(*envelope_fields(raw))
 
     @classmethod
     def from_text(cls, text: str, codec: Codec = DEFAULT_CODEC) -> MessageEnvelope:
         """Decode one text frame; raise :class:`FrameError` if it is not a valid envelope."""
-        try:
-            raw = codec.decode(text)
-        except (ValueError, RecursionError):
-            raise FrameError(*codes.MALFORMED) from None
-        return cls.from_raw(raw)
+        return cls(*decode_envelope(text, codec))
+
+
+def decode_envelope(text: str, codec: Codec = DEFAULT_CODEC) -> tuple[str, str, Any, str | None]:
+    """``(topic, event, payload, ref)`` of one text frame; raise :class:`FrameError` if it
+    is not JSON or not a valid envelope."""
+    try:
+        raw = codec.decode(text)
+    except (ValueError, RecursionError):
+        raise FrameError(*codes.MALFORMED) from None
+    return envelope_fields(raw)

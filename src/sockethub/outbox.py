@@ -10,8 +10,9 @@ full).  Writing per socket rather than per publish means a burst of publishes re
 each client back to back, which costs the server (and the client) less than
 interleaving every socket for every message.  Only when a send has to wait does the
 outbox start a writer task for the rest and let the producer (the bus fan-out, another
-connection's callback) go on.  The queue is bounded in bytes; past the bound the
-overflow policy applies:
+connection's callback) go on.  A reply to a request (``put_now``) is written at once
+when nothing waits before it, so a round trip does not wait for the end of the turn.
+The queue is bounded in bytes; past the bound the overflow policy applies:
 
 * ``"close"`` (default): drop what is queued, close the socket with 1013 (Try Again
   Later) and end its session;
@@ -24,13 +25,15 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine
+from types import CoroutineType
 from typing import Any, Literal
 
 from starlette.types import Send
 
 from .bus.base import SubscriberGone
 from .codes import CLOSE_SLOW
+from .eager import Resume
 
 __all__ = ["Outbox", "OutboxClosed", "OverflowPolicy"]
 
@@ -42,39 +45,6 @@ OverflowPolicy = Literal["close", "drop_oldest"]
 class OutboxClosed(SubscriberGone):
     """The socket is closed or closing: nothing more can be sent to it.  (A bus that
     delivers to a closed socket's callback drops it quietly.)"""
-
-
-class _Resume:
-    """Await a coroutine that was already started by hand and suspended on ``yielded``.
-
-    This is ``yield from`` picked up half way: the task awaiting it sees exactly what the
-    coroutine yields, so asyncio's future protocol (and cancellation) works unchanged.
-    """
-
-    __slots__ = ("_coro", "_yielded")
-
-    def __init__(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
-        self._coro = coro
-        self._yielded = yielded
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        coro, yielded = self._coro, self._yielded
-        while True:
-            try:
-                value = yield yielded
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:
-                try:
-                    yielded = coro.throw(exc)
-                except StopIteration:
-                    return
-            else:
-                try:
-                    yielded = coro.send(value)
-                except StopIteration:
-                    return
 
 
 class Outbox:
@@ -161,6 +131,36 @@ class Outbox:
                 (self._flusher or self._bind()).add(self)
             if self._bytes >= self._eager:
                 self._flush()
+
+    def put_now(self, frame: str | bytes) -> None:
+        """Like :meth:`put`, but when nothing is waiting to be written, write ``frame``
+        at once instead of at the end of the turn: a reply then leaves inside the turn
+        that handled its request, as a hand-written ``await websocket.send_text()``
+        would, instead of waiting behind every other connection served in that turn.
+        Frames already waiting keep their place: ``frame`` goes after them."""
+        if self._dirty or self._writer is not None or self._closed:
+            self.put(frame)
+            return
+        message: dict[str, Any]
+        if type(frame) is str:
+            message = {"type": "websocket.send", "text": frame}
+        else:
+            message = {"type": "websocket.send", "bytes": frame}
+        send = self._send(message)
+        if type(send) is not CoroutineType:
+            self._writer = asyncio.get_running_loop().create_task(self._finish(send))
+            return
+        try:
+            yielded = send.send(None)
+        except StopIteration:
+            return  # sent without waiting: the common case
+        except UnicodeEncodeError as exc:
+            _bad_text(exc)
+            return
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._writer = asyncio.get_running_loop().create_task(self._finish(Resume(send, yielded)))
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Send a close frame after everything already queued; no more frames after it."""
@@ -258,15 +258,27 @@ class Outbox:
                 try:
                     await send(message)
                 except UnicodeEncodeError as exc:
-                    # The frame, not the client, is at fault (a text frame from
-                    # ``sock.send_text`` holding a lone surrogate): drop it, go on.
-                    logger.warning("dropping a text frame that is not valid UTF-8: %s", exc)
+                    _bad_text(exc)
         except Exception as exc:
             self._fail(exc)
 
+    async def _finish(self, send: Awaitable[None]) -> None:
+        """The rest of a send that had to wait, then what was queued meanwhile."""
+        try:
+            try:
+                await send
+            except UnicodeEncodeError as exc:
+                _bad_text(exc)
+            except Exception as exc:
+                self._fail(exc)
+                return
+            await self._write_all()
+        finally:
+            self._writer = None
+
     async def _resume(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
         try:
-            await _Resume(coro, yielded)
+            await Resume(coro, yielded)
         finally:
             self._writer = None
 
@@ -279,6 +291,12 @@ class Outbox:
             self._queue.clear()
         self._bytes = 0
         self._close_message = None
+
+
+def _bad_text(exc: UnicodeEncodeError) -> None:
+    """The frame, not the client, is at fault (a text frame from ``sock.send_text``
+    holding a lone surrogate): it is dropped, and the outbox goes on."""
+    logger.warning("dropping a text frame that is not valid UTF-8: %s", exc)
 
 
 class _Flusher:

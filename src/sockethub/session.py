@@ -19,6 +19,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.types import Message, Receive, Scope, Send
@@ -37,6 +38,7 @@ from .codes import (
     TOO_MANY_TOPICS,
     TOPIC_NOT_FOUND,
 )
+from .eager import Resume
 from .errors import EncodeError, FrameError, JoinRefused, ReplyError
 from .failure import ENVELOPE_MODEL, FailureModel, failure_model
 from .handshake import admit, turned_away
@@ -266,7 +268,7 @@ class Session:
         outbox = self.outbox
         assert outbox is not None
         limits = self.hub.limits
-        idle = limits.idle_timeout or self.protocol.idle_timeout
+        idle = limits.idle_timeout or self._model.idle_timeout
         self._guard = InboundGuard(limits, idle)
         if idle is not None:
             self._arm_idle(idle)
@@ -355,7 +357,7 @@ class Session:
         """A heartbeat is acknowledged at once."""
         frame = self.protocol.reply(inbound, "ok", None)
         if frame is not None:
-            self._put(frame)
+            self._reply(frame)
 
     def _not_joined(self, inbound: Inbound) -> None:
         """A leave or a message for a topic this connection has not joined: an error, but
@@ -399,7 +401,7 @@ class Session:
                 await self._leave(inbound, joined, quiet=True)
             return
         if frame is not None:
-            self._put(frame)
+            self._reply(frame)
 
     def _channel_sock(
         self, sock: ISocket, topic: str, params: dict[str, str], inbound: Inbound
@@ -698,6 +700,16 @@ class Session:
         except OutboxClosed:
             pass
 
+    def _reply(self, frame: str | bytes) -> None:
+        """Send the reply to a request now, not at the end of the turn (see
+        :meth:`Outbox.put_now`): round trips do not wait for the other connections."""
+        outbox = self.outbox
+        assert outbox is not None
+        try:
+            outbox.put_now(frame)
+        except OutboxClosed:
+            pass
+
     # -- failures, limits, the end ------------------------------------------------------
 
     async def _call(
@@ -710,7 +722,22 @@ class Session:
         On the session's own task, a callback that runs long is watched: if the
         connection ends meanwhile, it is cancelled after ``cancel_grace`` seconds and
         :class:`_ConnectionEnded` is raised.
+
+        A coroutine's first step runs at once: one that returns without waiting (most
+        callbacks) needs neither the timeout nor the watch.  One that waits is awaited
+        from where it stopped, under both.
         """
+        if type(awaitable) is CoroutineType:
+            try:
+                yielded = awaitable.send(None)
+            except StopIteration as done:
+                return done.value
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+                raise CallbackCancelled("the callback was cancelled") from None
+            awaitable = Resume(awaitable, yielded)
         if timeout is _UNSET:
             timeout = self.hub.limits.callback_timeout
         task = asyncio.current_task()

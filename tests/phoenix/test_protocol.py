@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-
 from starlette.applications import Starlette
 
 from sockethub import SocketHub, failure

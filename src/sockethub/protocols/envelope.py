@@ -7,7 +7,7 @@ from typing import Any
 from .. import codes
 from ..bus.base import PubSubMessage
 from ..codec import json_string
-from ..envelope import MessageEnvelope, error_frame
+from ..envelope import decode_envelope, error_frame
 from ..errors import FrameError
 from .base import Inbound, Kind, WireProtocol
 
@@ -33,11 +33,8 @@ class EnvelopeProtocol(WireProtocol):
     def decode(self, frame: str | bytes) -> Inbound:
         if not isinstance(frame, str):
             raise _NO_TEXT
-        env = MessageEnvelope.from_text(frame, self.codec)
-        event = env.event
-        return Inbound(
-            env.topic, event, env.payload, env.ref, None, _KINDS.get(event, Kind.MESSAGE)
-        )
+        topic, event, payload, ref = decode_envelope(frame, self.codec)
+        return Inbound(topic, event, payload, ref, None, _KINDS.get(event, Kind.MESSAGE))
 
     def broadcast(self, message: PubSubMessage) -> str:
         payload = getattr(message, "payload_json", None)
