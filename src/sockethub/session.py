@@ -250,7 +250,7 @@ class Session:
         hub.stats.total_connections += 1
         cancelled: asyncio.CancelledError | None = None
         try:
-            await self._loop(self._reader.receive)
+            await self._loop()
         except asyncio.CancelledError as exc:
             cancelled = exc
         except _ConnectionEnded:
@@ -264,7 +264,7 @@ class Session:
         if self._failure is not None and hub.error_policy == "raise":
             raise self._failure
 
-    async def _loop(self, receive: Receive) -> None:
+    async def _loop(self) -> None:
         outbox = self.outbox
         assert outbox is not None
         limits = self.hub.limits
@@ -273,6 +273,8 @@ class Session:
         if idle is not None:
             self._arm_idle(idle)
         protocol = self.protocol
+        reader = self._reader
+        raw = reader.raw
         handled = 0
         while not outbox.closed:
             handled += 1
@@ -284,7 +286,10 @@ class Session:
                     return
             self._reading = True
             try:
-                message = await receive()
+                if reader.watcher is None and not reader.ahead:
+                    message = await raw()  # nothing read ahead: straight from the server
+                else:
+                    message = await reader.receive()
             except asyncio.CancelledError:
                 if self._kicked is not None and self._task is not None:
                     self._task.uncancel()
@@ -317,7 +322,9 @@ class Session:
                     self._queued += 1
                     continue
             self._main_topic = inbound.topic
-            await self._handle(inbound)
+            step = self._handle(inbound)
+            if step is not None:
+                await step
 
     def _admit(self, frame: str | bytes) -> bool:
         """Apply the inbound limits to one frame; past them, close and return False."""
@@ -333,25 +340,27 @@ class Session:
 
     # -- one message --------------------------------------------------------------------------
 
-    async def _handle(self, inbound: Inbound) -> None:
-        """One inbound message, one clause per situation (as Phoenix's ``handle_in``)."""
+    def _handle(self, inbound: Inbound) -> Coroutine[Any, Any, None] | None:
+        """One inbound message, one clause per situation (as Phoenix's ``handle_in``).
+
+        What is answered at once (a heartbeat, a message for a topic not joined) is done
+        here; for a join, a leave or a message the coroutine to await is returned (one
+        coroutine less per message than awaiting it here)."""
         kind = inbound.kind
         if kind is Kind.HEARTBEAT:
             self._heartbeat(inbound)
-            return
+            return None
         joined = self.joined.get(inbound.topic)
         if kind is Kind.JOIN:
-            await self._join(inbound, joined)  # a fresh join, or a rejoin or duplicate
-            return
+            return self._join(inbound, joined)  # a fresh join, or a rejoin or duplicate
         if joined is None:
             self._not_joined(inbound)
-            return
+            return None
         if inbound.join_ref is not None and inbound.join_ref != joined.join_ref:
-            return  # a message for a stale join (Phoenix) is ignored
+            return None  # a message for a stale join (Phoenix) is ignored
         if kind is Kind.LEAVE:
-            await self._leave(inbound, joined)
-            return
-        await self._receive(inbound, joined)
+            return self._leave(inbound, joined)
+        return self._receive(inbound, joined)
 
     def _heartbeat(self, inbound: Inbound) -> None:
         """A heartbeat is acknowledged at once."""
@@ -383,7 +392,9 @@ class Session:
         sock = self._channel_sock(joined.sock, topic, joined.params, inbound)
         frame: str | bytes | None
         try:
-            result = await self._call(callback(inbound.payload, sock))
+            finished, result = self._first_step(callback(inbound.payload, sock))
+            if not finished:
+                result = await self._call(result)
             # Encoded here, inside the error handling: a result that cannot be sent is
             # the callback's failure, answered like any other.
             frame = None if inbound.ref is None else protocol.reply(inbound, "ok", result)
@@ -712,6 +723,24 @@ class Session:
 
     # -- failures, limits, the end ------------------------------------------------------
 
+    @staticmethod
+    def _first_step(awaitable: Awaitable[Any]) -> tuple[bool, Any]:
+        """Run a coroutine's first step now: ``(True, result)`` if it returned, else
+        ``(False, the rest to await)``.  A cancellation the callback raised itself is
+        :class:`CallbackCancelled`, as it is after an ``await``."""
+        if type(awaitable) is not CoroutineType:
+            return False, awaitable
+        try:
+            yielded = awaitable.send(None)
+        except StopIteration as done:
+            return True, done.value
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            raise CallbackCancelled("the callback was cancelled") from None
+        return False, Resume(awaitable, yielded)
+
     async def _call(
         self,
         awaitable: Coroutine[Any, Any, Any] | Awaitable[Any],
@@ -727,17 +756,9 @@ class Session:
         callbacks) needs neither the timeout nor the watch.  One that waits is awaited
         from where it stopped, under both.
         """
-        if type(awaitable) is CoroutineType:
-            try:
-                yielded = awaitable.send(None)
-            except StopIteration as done:
-                return done.value
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
-                raise CallbackCancelled("the callback was cancelled") from None
-            awaitable = Resume(awaitable, yielded)
+        finished, awaitable = self._first_step(awaitable)
+        if finished:
+            return awaitable
         if timeout is _UNSET:
             timeout = self.hub.limits.callback_timeout
         task = asyncio.current_task()
@@ -856,7 +877,9 @@ class Session:
         try:
             while not outbox.closed:
                 try:
-                    await self._handle(inbound)
+                    step = self._handle(inbound)
+                    if step is not None:
+                        await step
                 except Exception:
                     logger.exception("handling a message to %r on %s failed", topic, self.sock)
                 if not queue:
