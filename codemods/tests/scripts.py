@@ -309,6 +309,17 @@ CASES += [
         Script(sessions=[_one("/c30/v2", "item:5", "get"), _one("/c30", "item:5", "get")]),
     ),
     _corpus2(
+        "c32_shadowed_merge",
+        Script(
+            sessions=[
+                _read("/c32/lobby", "hall:1"),
+                _read("/c32/lobby", "extra:1"),  # shadowed: not served
+                _read("/c32/stage", "scene:2"),
+                _read("/c32/stage", "extra:2"),
+            ]
+        ),
+    ),
+    _corpus2(
         "c31_raising_callbacks",
         Script(
             sessions=[

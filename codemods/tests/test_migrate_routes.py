@@ -942,7 +942,9 @@ class TestComposition(MigrateTest):
             """,
         )
 
-    def test_merge_of_pathless_child_used_elsewhere_becomes_include(self) -> None:
+    def test_merge_of_pathless_child_used_elsewhere_is_removed_with_a_note(self) -> None:
+        # 0.1 served the copy at the parent's own path, where the parent shadowed it: its
+        # channels were unreachable, so the hub serves nothing in its place either.
         self.check(
             """
             import sockethub
@@ -972,14 +974,40 @@ class TestComposition(MigrateTest):
             )
             child.channel("c:{x}")
             route.channel("a:{b}")
-            # TODO(sockethub-migrate): `merge` became `include`. In 0.1 a route merged at `route`'s own path was
-            #   a separate route that `route` shadowed, so its channels were unreachable; now they are served on
-            #   this connection. Keep this line if that is what you meant, else delete it. See
-            #   MIGRATION.md#a-merge-at-the-parents-own-path.
-            route.include(child)
+            # TODO(sockethub-migrate): `route.merge(child)` was removed. In 0.1 a route merged at `route`'s own
+            #   path was a separate route that `route` shadowed, so its channels were unreachable; the hub
+            #   serves nothing in its place either. To serve them on `route`'s connections, write
+            #   `route.include(child)`. See MIGRATION.md#a-merge-at-the-parents-own-path.
             elsewhere = [child]
             """,
         )
+
+    def test_removed_merge_at_the_end_of_a_block_keeps_its_note(self) -> None:
+        out = migrate(
+            self.make_fixture_data(
+                """
+                import sockethub
+
+                SHARED = sockethub.WebSocketRoute()
+                SHARED.channel("c:{x}")
+
+
+                def build(extra):
+                    r = sockethub.WebSocketRoute("/x")
+                    r.channel("a:{b}")
+                    extra.append(r)
+                    r.merge(SHARED)
+
+
+                other = [SHARED]
+                """
+            )
+        )
+        assert "r.merge(SHARED)" not in out.replace("`r.merge(SHARED)`", "")
+        assert "    # TODO(sockethub-migrate): `r.merge(SHARED)` was removed." in out
+        assert "\n\nother = [SHARED]\n" in out
+        assert migrate(out) == out  # idempotent
+        compile(out, "<migrated>", "exec")
 
     def test_merge_with_path_prefix_becomes_a_child_at_the_0_1_path(self) -> None:
         self.check(

@@ -873,6 +873,8 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         self._line_length = line_length_for(context.filename)
         self._tab_width = 4
         self._indents: list[str] = []
+        # TODO lines of removed statements, for the statement that follows them.
+        self._carried: dict[cst.CSTNode, list[cst.EmptyLine]] = {}
         self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self._facade_calls: set[cst.Call] = set()
 
@@ -1698,17 +1700,32 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
                     anchor="sub-and-merge-trees",
                 )
         for parent_key, use in sites:
-            if parent_key in candidates - blocked and use.call is not None:
-                self._merge_calls.add(use.call)
-                label = self._route_label(groups[parent_key])
+            if parent_key not in candidates - blocked or use.call is None:
+                continue
+            label = self._route_label(groups[parent_key])
+            shadowed = (
+                f"In 0.1 a route merged at `{label}`'s own path was a separate route that "
+                f"`{label}` shadowed, so its channels were unreachable"
+            )
+            if use.kind == "stmt_call" and use.stmt is not None:
+                # Unreachable in 0.1, so nothing on the hub: the line goes, the note stays.
+                self._remove_stmts.add(use.stmt)
+                args = ", ".join(self._code(a.value) for a in use.call.args if a.keyword is None)
                 self._todo(
                     use.node,
-                    f"`{use.attr}` became `include`. In 0.1 a route merged at "
-                    f"`{label}`'s own path was a separate route that `{label}` shadowed, so "
-                    "its channels were unreachable; now they are served on this connection. "
-                    "Keep this line if that is what you meant, else delete it.",
+                    f"`{self._code(use.call)}` was removed. {shadowed}; the hub serves "
+                    f"nothing in its place either. To serve them on `{label}`'s connections, "
+                    f"write `{label}.include({args})`.",
                     anchor="a-merge-at-the-parents-own-path",
                 )
+                continue
+            self._merge_calls.add(use.call)
+            self._todo(
+                use.node,
+                f"`{use.attr}` became `include`. {shadowed}; now they are served on this "
+                "connection. Keep this line if that is what you meant, else delete it.",
+                anchor="a-merge-at-the-parents-own-path",
+            )
 
     def _merge_as_child(
         self,
@@ -2404,7 +2421,11 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
         remaining = iter(updated)
         for stmt in original:
             if self._removed(stmt) and isinstance(stmt, cst.SimpleStatementLine | cst.FunctionDef):
-                lines = list(stmt.leading_lines)
+                lines = [*stmt.leading_lines, *self._carried.get(stmt, ())]
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    trailing = stmt.trailing_whitespace.comment
+                    if trailing is not None:  # `removed()  # why`: the why stays
+                        lines.append(cst.EmptyLine(indent=True, comment=trailing))
                 if carry is not None and _has_comment(carry):
                     carry = [*carry, *lines]
                 elif _has_comment(lines):
@@ -2442,6 +2463,18 @@ class MigrateManagedRoutesCommand(VisitorBasedCodemodCommand):
             return updated_node  # not visited (see on_visit): unchanged
         result = super().on_leave(original_node, updated_node)
         notes = self._todos.get(original_node)
+        if notes and (
+            result is cst.RemovalSentinel.REMOVE
+            or (isinstance(result, cst.SimpleStatementLine) and not result.body)
+        ):
+            # A removed statement's notes go to what follows it (see _keep_spacing).
+            width = self._line_length - sum(
+                self._tab_width if c == "\t" else 1 for c in "".join(self._indents)
+            )
+            self._carried[original_node] = [
+                line for text in notes for line in _todo_lines(text, width)
+            ]
+            return result
         if notes and isinstance(result, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             present = {
                 line.comment.value for line in result.leading_lines if line.comment is not None
