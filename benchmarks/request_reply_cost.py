@@ -87,20 +87,27 @@ async def rounds(requests: int, count: int, only: str | None) -> dict[str, float
     return best
 
 
+def child(
+    src: Path, only: str, requests: int, rounds: int, *, under: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run this script's measuring half with sockethub from ``src`` (``under`` a tool)."""
+    return subprocess.run(
+        [*under, sys.executable, "-m", "benchmarks.request_reply_cost", "--child", only,
+         "--requests", str(requests), "--rounds", str(rounds)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )  # fmt: skip
+
+
 def instructions(src: Path, path: str) -> float:
     """Instructions per round trip on ``path``, by callgrind: (3,000 - 1,000) round trips."""
     counts = []
     for requests in (1000, 3000):
-        out = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-             sys.executable, "-m", "benchmarks.request_reply_cost", "--child", path,
-             "--requests", str(requests), "--rounds", "1"],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"},
-            capture_output=True,
-            text=True,
-            check=True,
-        )  # fmt: skip
+        callgrind = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+        out = child(src, path, requests, 1, under=callgrind)
         found = re.search(r"Collected : (\d+)", out.stderr)
         if found is None:
             raise RuntimeError(f"no callgrind summary:\n{out.stderr[-2000:]}")
@@ -110,16 +117,7 @@ def instructions(src: Path, path: str) -> float:
 
 def measure(src: Path, args: argparse.Namespace) -> dict[str, tuple[float, float | None]]:
     """``path -> (CPU µs, instructions)`` per round trip with sockethub from ``src``."""
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.request_reply_cost", "--child", "all",
-         "--requests", str(args.requests), "--rounds", str(args.rounds)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT}"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )  # fmt: skip
-    cpu: dict[str, float] = json.loads(out.stdout)
+    cpu: dict[str, float] = json.loads(child(src, "all", args.requests, args.rounds).stdout)
     return {
         path: (cpu[path], instructions(src, path) if args.instructions else None) for path in PATHS
     }
