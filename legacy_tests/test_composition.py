@@ -91,20 +91,14 @@ def test_managed_sub_route_next_to_a_low_level_parent() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "prefix", "url"),
-    [
-        ("/chat", None, "/api/chat?user=u"),
-        # parent_prefix is removed from the merged route's path (legacy-api.md)
-        ("/v1/chat", "/v1", "/api/chat?user=u"),
-        ("/chat", "/v1", "/api/chat?user=u"),
-    ],
+    ("prefix", "url"), [(None, "/api/chat?user=u"), ("/v1", "/api/v1/chat?user=u")]
 )
-def test_merge_copies_managed_routes_with_hooks_and_channels(
-    path: str, prefix: str | None, url: str
-) -> None:
+def test_merge_copies_managed_routes_with_hooks_and_channels(prefix: str | None, url: str) -> None:
     log: list[Any] = []
     api = WebSocketRoute("/api")
-    api.merge(managed_chat(path, log), parent_prefix=prefix)
+    # parent_prefix is removed from the merged route's path (legacy-api.md, "Paths and
+    # composition, exactly"): "/v1/v1/chat" merged with "/v1" serves "/api/v1/chat".
+    api.merge(managed_chat((prefix or "") + (prefix or "") + "/chat", log), parent_prefix=prefix)
     chat_session(TestClient(Starlette(routes=[api])), url)
     assert log == [("connect", url.split("?")[0], "u"), ("disconnect", "u")]
 
@@ -140,9 +134,10 @@ def test_merged_copy_keeps_the_handler_params() -> None:
 def test_include_subroutes_is_merge() -> None:
     log: list[Any] = []
     api = WebSocketRoute("/api")
-    api.include_subroutes(managed_chat("/old/chat", log), parent_prefix="/old")
-    chat_session(TestClient(Starlette(routes=[api])), "/api/chat?user=u")
-    assert log == [("connect", "/api/chat", "u"), ("disconnect", "u")]
+    # as merge: "/old" is removed from "/old/old/chat", which then serves "/api/old/chat"
+    api.include_subroutes(managed_chat("/old/old/chat", log), parent_prefix="/old")
+    chat_session(TestClient(Starlette(routes=[api])), "/api/old/chat?user=u")
+    assert log == [("connect", "/api/old/chat", "u"), ("disconnect", "u")]
 
 
 def test_merged_route_and_original_both_serve() -> None:
@@ -225,22 +220,27 @@ def test_low_level_route_middlewares() -> None:
 
 
 @pytest.mark.parametrize(
-    ("prefix", "url"), [(None, "/api/chat?user=u"), ("/v1", "/api/v1/chat?user=u")]
+    ("path", "prefix", "url"),
+    [
+        ("/chat", None, "/api/chat?user=u"),
+        # parent_prefix is removed from the merged route's path (legacy-api.md)
+        ("/v1/chat", "/v1", "/api/chat?user=u"),
+        ("/chat", "/v1", "/api/chat?user=u"),
+    ],
 )
-def test_merge_removes_the_prefix_from_a_doubled_prefix_path(prefix: str | None, url: str) -> None:
+def test_merge_removes_the_prefix_or_leaves_a_path_without_it(
+    path: str, prefix: str | None, url: str
+) -> None:
     log: list[Any] = []
     api = WebSocketRoute("/api")
-    # parent_prefix is removed from the merged route's path (legacy-api.md, "Paths and
-    # composition, exactly"): "/v1/v1/chat" merged with "/v1" serves "/api/v1/chat".
-    api.merge(managed_chat((prefix or "") + (prefix or "") + "/chat", log), parent_prefix=prefix)
+    api.merge(managed_chat(path, log), parent_prefix=prefix)
     chat_session(TestClient(Starlette(routes=[api])), url)
     assert log == [("connect", url.split("?")[0], "u"), ("disconnect", "u")]
 
 
-def test_include_subroutes_removes_the_prefix_as_merge_does() -> None:
+def test_include_subroutes_removes_a_single_prefix_as_merge_does() -> None:
     log: list[Any] = []
     api = WebSocketRoute("/api")
-    # as merge: "/old" is removed from "/old/old/chat", which then serves "/api/old/chat"
-    api.include_subroutes(managed_chat("/old/old/chat", log), parent_prefix="/old")
-    chat_session(TestClient(Starlette(routes=[api])), "/api/old/chat?user=u")
-    assert log == [("connect", "/api/old/chat", "u"), ("disconnect", "u")]
+    api.include_subroutes(managed_chat("/old/chat", log), parent_prefix="/old")
+    chat_session(TestClient(Starlette(routes=[api])), "/api/chat?user=u")
+    assert log == [("connect", "/api/chat", "u"), ("disconnect", "u")]
