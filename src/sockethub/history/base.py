@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ..bus.base import BusCallback, BusMessage
+from ..errors import EncodeError
 
 __all__ = [
     "History",
@@ -216,3 +217,13 @@ def select(
 def check_limit(limit: int | None) -> None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"history: limit must be an int >= 0 or None, got {limit!r}")
+
+
+def refuse_bytes(topic: str, payload: Any) -> None:
+    """Raise :class:`~sockethub.EncodeError` for a bytes payload: a topic with history
+    stores its payloads as JSON values."""
+    if isinstance(payload, bytes | bytearray | memoryview):
+        raise EncodeError(
+            f"history: topic {topic!r} keeps history, so its payloads must be JSON "
+            "values, not bytes"
+        )

@@ -9,7 +9,6 @@ from typing import Any
 
 from ..bus.base import BusCallback, MessageError
 from ..bus.memory import InMemorySocketBus
-from ..errors import EncodeError
 from .base import (
     History,
     HistoryPage,
@@ -18,6 +17,7 @@ from .base import (
     Publication,
     StreamPosition,
     check_limit,
+    refuse_bytes,
     select,
 )
 
@@ -71,11 +71,7 @@ class InMemoryHistory(HistoryStore):
         exclude: BusCallback | None = None,
         payload_json: str | None = None,
     ) -> StreamPosition:
-        if isinstance(payload, bytes | bytearray | memoryview):
-            raise EncodeError(
-                f"history: topic {topic!r} keeps history, so its payloads must be JSON "
-                "values, not bytes"
-            )
+        refuse_bytes(topic, payload)
         now = time.monotonic()
         if now - self._swept > 1.0:
             self._sweep(now)

@@ -43,7 +43,6 @@ from redis.exceptions import NoScriptError, RedisError
 from ..bus.base import BusCallback, BusUnavailable
 from ..bus.redis import RedisSocketBus
 from ..envelope import loads
-from ..errors import EncodeError
 from .base import (
     History,
     HistoryPage,
@@ -51,6 +50,7 @@ from .base import (
     Publication,
     StreamPosition,
     check_limit,
+    refuse_bytes,
     select,
 )
 
@@ -143,11 +143,7 @@ class RedisHistory(HistoryStore):
         exclude: BusCallback | None = None,
         payload_json: str | None = None,
     ) -> StreamPosition:
-        if isinstance(payload, bytes | bytearray | memoryview):
-            raise EncodeError(
-                f"history: topic {topic!r} keeps history, so its payloads must be JSON "
-                "values, not bytes"
-            )
+        refuse_bytes(topic, payload)
         stream, meta = self.keys(topic)
 
         async def send(client: Redis, channel: str, body: str, origin: str) -> StreamPosition:
