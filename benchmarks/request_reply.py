@@ -78,10 +78,10 @@ async def run(args: argparse.Namespace) -> None:
             f"median of {args.rounds} rounds\n"
         )
         print(
-            "| N | hub rt/s | raw rt/s | hub/raw | hub p50 ms | raw p50 ms | hub p99 ms "
-            "| raw p99 ms | server CPU µs/rt hub | raw | hub/raw |"
+            "| N | hub rt/s | raw rt/s | hub/raw | paired hub/raw | hub p50 ms | raw p50 ms "
+            "| hub p99 ms | raw p99 ms | server CPU µs/rt hub | raw | hub/raw |"
         )
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for n in args.n:
             out: dict[str, list[tuple[float, float, float, float]]] = {"/hub": [], "/raw": []}
             for r in range(args.rounds):
@@ -91,9 +91,18 @@ async def run(args: argparse.Namespace) -> None:
             raw = [statistics.median(x[i] for x in out["/raw"]) for i in range(4)]
             print(
                 f"| {n} | {hub[0]:,.0f} | {raw[0]:,.0f} | {hub[0] / raw[0]:.2f}x "
+                f"| {paired(out['/hub'], out['/raw'])} "
                 f"| {hub[1]:.1f} | {raw[1]:.1f} | {hub[2]:.1f} | {raw[2]:.1f} "
                 f"| {hub[3]:.1f} | {raw[3]:.1f} | {hub[3] / raw[3]:.2f}x |"
             )
+
+
+def paired(hub: list[tuple[float, ...]], raw: list[tuple[float, ...]]) -> str:
+    """The hub/raw ratio of round trips per second within each round (the two
+    measurements of a round run back to back, so the machine's drift between rounds
+    cancels out): median, and the lowest and highest in brackets."""
+    ratios = sorted(h[0] / r[0] for h, r in zip(hub, raw, strict=True))
+    return f"{statistics.median(ratios):.2f}x [{ratios[0]:.2f}-{ratios[-1]:.2f}]"
 
 
 def main() -> None:

@@ -148,6 +148,19 @@ def test_cycles_raise_encode_error(codec: str) -> None:
         make(codec).encode(loop)
 
 
+@pytest.mark.parametrize("codec", CODECS)
+def test_a_refused_value_leaves_nothing_behind_for_the_next(codec: str) -> None:
+    """An encoder reused across calls must not keep what a failed call was in the middle
+    of (json's circular-reference markers would then refuse the same dict next time)."""
+    encoder = make(codec)
+    inner: dict[str, Any] = {"b": object()}
+    outer = {"a": inner, "c": [inner]}
+    with pytest.raises(EncodeError):
+        encoder.encode(outer)
+    inner["b"] = 1
+    assert encoder.encode(outer) == '{"a":{"b":1},"c":[{"b":1}]}'
+
+
 # -- decoding: strict the same way ------------------------------------------------------
 
 REFUSED = [
@@ -165,6 +178,9 @@ REFUSED = [
     pytest.param("[1,]", id="trailing-comma"),
     pytest.param('"\x01"', id="raw-control-character"),
     pytest.param("", id="empty"),
+    pytest.param(" ", id="white-space-only"),
+    pytest.param('{"a":1} x', id="extra-data"),
+    pytest.param("[1][2]", id="two-values"),
 ]
 
 
@@ -186,6 +202,9 @@ EXACT = [
     '"\\ud83d\\ude00"',
     '{"a":1,"a":2}',
     "[" * 300 + "]" * 300,
+    ' {"a": [1, 2]} ',
+    '\n[1]\r\n',
+    '\t"x"',
 ]
 
 

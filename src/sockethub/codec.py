@@ -153,7 +153,10 @@ def _finite(text: str) -> float:
     return value
 
 
-_strict_decode = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite).decode
+_strict_decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+_strict_decode = _strict_decoder.decode
+#: The decoder's scanner: what ``decode`` runs once it has skipped white space.
+_scan: Callable[[str, int], tuple[Any, int]] = _strict_decoder.scan_once  # type: ignore[attr-defined]
 #: A ``\u`` escape of a UTF-16 surrogate (paired or not) in JSON text.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -162,7 +165,15 @@ def _json_decode(text: str | bytes) -> Any:
     if not isinstance(text, str):
         text = text.decode("utf-8")
     try:
-        value = _strict_decode(text)
+        # The scanner straight away: a frame seldom starts or ends with white space.
+        # Anything else (white space, extra data, no value at all) goes through the full
+        # decoder, which skips the white space or words the error.
+        try:
+            value, end = _scan(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _strict_decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deep") from None
     if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None and not _utf8_tree(value):
@@ -201,13 +212,23 @@ class JSONCodec:
         self._encode = json.JSONEncoder(
             separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=self.default
         ).encode
+        # json's C encoder with the same settings, built once (``JSONEncoder.encode``
+        # builds one per call).  No circular-reference markers, so it can be shared
+        # across threads: a cycle ends in RecursionError, refused like any other.
+        make = getattr(json.encoder, "c_make_encoder", None)
+        self._chunks: Callable[[Any, int], Any] | None = (
+            None
+            if make is None
+            else make(None, self.default, encode_basestring, None, ":", ",", False, False, False)
+        )
 
     def encode(self, value: Any) -> str:
         try:
-            text = self._encode(value)
+            chunks = self._chunks
+            text = self._encode(value) if chunks is None else "".join(chunks(value, 0))
         except (TypeError, ValueError, RecursionError) as exc:
             raise EncodeError(f"cannot encode as strict JSON: {exc}") from exc
-        if not utf8_safe(text):
+        if not text.isascii() and not utf8_safe(text):
             raise EncodeError("cannot encode as UTF-8: a string holds a lone surrogate")
         return text
 

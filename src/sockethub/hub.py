@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -478,9 +478,14 @@ class SocketHub(RouteBase, starlette_routing.WebSocketRoute):
             bound = self._bound[id(protocol)] = (protocol, protocol.with_codec(self.codec))
         return bound[1]
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def serve(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        session = Session(self, scope, receive, send).run()
+        if self._hooks.dependencies is None:
+            return session  # awaited as is: no frame of its own around every message
+        return self._serve_releasing(session, scope)
+
+    async def _serve_releasing(self, session: Awaitable[None], scope: Scope) -> None:
         try:
-            await Session(self, scope, receive, send).run()
+            await session
         finally:
-            if self._hooks.dependencies is not None:  # in the task that entered them
-                await self._hooks.release(scope)
+            await self._hooks.release(scope)  # in the task that entered the dependencies

@@ -6,7 +6,7 @@ Path matching with Starlette's own compiler (``{name}``, ``{name:int}``, ...),
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 # Starlette's one private helper used here (the path relative to a Mount's root_path, as
@@ -136,13 +136,14 @@ class RouteBase(BaseRoute):
             app = self._app = self._build_app()
         await app(scope, receive, send)
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain function returning what to await: one coroutine frame less for every
+        # message of the connection to pass through.
         chain: tuple[RouteBase, ...] = scope.get(_ROUTE_KEY, ())
         for i, route in enumerate(chain[:-1]):
             if route is self:
-                await chain[i + 1].handle(scope, receive, send)
-                return
-        await self.serve(scope, receive, send)
+                return chain[i + 1].handle(scope, receive, send)
+        return self.serve(scope, receive, send)
 
     def _build_app(self) -> ASGIApp:
         app: ASGIApp = self._dispatch
@@ -158,8 +159,9 @@ class RouteBase(BaseRoute):
         """Forget the built middleware stack (after changing ``middlewares``)."""
         self._app = None
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one connection that matched this route (inside its middlewares)."""
+    def serve(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Serve one connection that matched this route (inside its middlewares): return
+        the awaitable that does (an ``async def`` override is one)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -80,6 +80,13 @@ class CallbackCancelled(Exception):
     (it awaited something that got cancelled); handled like any callback failure."""
 
 
+def _cancelling() -> bool:
+    """Whether the current task is being cancelled (else a ``CancelledError`` a callback
+    raised is its own, not its connection's)."""
+    current = asyncio.current_task()
+    return current is not None and current.cancelling() > 0
+
+
 class _ConnectionEnded(BaseException):
     """Raised through a callback's caller once the callback was cancelled because its
     connection ended: nothing is left to answer, the session goes to its clean-up."""
@@ -269,7 +276,7 @@ class Session:
         assert outbox is not None
         limits = self.hub.limits
         idle = limits.idle_timeout or self._model.idle_timeout
-        self._guard = InboundGuard(limits, idle)
+        guard = self._guard = InboundGuard(limits, idle)
         if idle is not None:
             self._arm_idle(idle)
         protocol = self.protocol
@@ -307,7 +314,7 @@ class Session:
                 frame = message.get("bytes")
                 if frame is None:
                     continue
-            if not self._admit(frame):
+            if (guard.track or len(frame) > guard.always_fits) and not self._admit(frame):
                 return
             try:
                 inbound = protocol.decode(frame)
@@ -389,12 +396,29 @@ class Session:
         if callback is None:
             self._put(protocol.error(*EVENT_NOT_FOUND, inbound))
             return
-        sock = self._channel_sock(joined.sock, topic, joined.params, inbound)
+        sock = joined.sock
+        if sock is self.sock:  # shared mode (the 0.1 facade): retargeted at this topic
+            sock.topic = topic
+            sock.params = joined.params
+        sock.message = inbound
         frame: str | bytes | None
         try:
-            finished, result = self._first_step(callback(inbound.payload, sock))
-            if not finished:
-                result = await self._call(result)
+            coro = callback(inbound.payload, sock)
+            if type(coro) is not CoroutineType:
+                result = await self._call(coro)
+            else:
+                # _first_step, written out on this path (a message's): a callback that
+                # returns without waiting (an echo, a lookup) needs nothing more.
+                try:
+                    yielded = coro.send(None)
+                except StopIteration as done:
+                    result = done.value
+                except asyncio.CancelledError:
+                    if _cancelling():
+                        raise
+                    raise CallbackCancelled("the callback was cancelled") from None
+                else:
+                    result = await self._call(Resume(coro, yielded))
             # Encoded here, inside the error handling: a result that cannot be sent is
             # the callback's failure, answered like any other.
             frame = None if inbound.ref is None else protocol.reply(inbound, "ok", result)
@@ -735,8 +759,7 @@ class Session:
         except StopIteration as done:
             return True, done.value
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
+            if _cancelling():
                 raise
             raise CallbackCancelled("the callback was cancelled") from None
         return False, Resume(awaitable, yielded)
