@@ -71,6 +71,24 @@ def error_frame(code: int, reason: str, ref: str | None = None) -> dict[str, Any
 def envelope_fields(raw: Any) -> tuple[str, str, Any, str | None]:
     """``(topic, event, payload, ref)`` of a decoded envelope; raise :class:`FrameError`
     naming what is wrong.  (The wire protocol's decoder calls it for every frame.)"""
+    if type(raw) is dict:  # the common case first: a valid envelope with a string ref
+        topic = raw.get("topic")
+        event = raw.get("event")
+        ref = raw.get("ref")
+        if (
+            type(topic) is str
+            and topic
+            and type(event) is str
+            and event
+            and (ref is None or type(ref) is str)
+        ):
+            return topic, event, raw.get("payload"), ref
+    return _checked_fields(raw)
+
+
+def _checked_fields(raw: Any) -> tuple[str, str, Any, str | None]:
+    """:func:`envelope_fields` for anything but a valid envelope with a string ``ref``:
+    the error naming what is wrong, or a numeric ``ref`` turned into a string."""
     if not isinstance(raw, dict):
         raise FrameError(BAD_FRAME, "Malformed frame: expected a JSON object")
     ref = raw.get("ref")

@@ -92,21 +92,22 @@ class InboundGuard:
     last seen (for the idle timeout).
 
     :meth:`admit` returns ``None`` for a frame within the limits, else the close code the
-    connection must end with; it never closes anything itself.  When :attr:`track` is
-    false, a frame of at most :attr:`always_fits` characters or bytes is within the
-    limits whatever it holds, so a caller may skip :meth:`admit` for it.
+    connection must end with; it never closes anything itself.  A frame of at most
+    :attr:`always_fits` characters or bytes is within the limits whatever it holds, so a
+    caller may skip :meth:`admit` for it (``-1`` while a rate or the idle time is
+    tracked: then every frame counts).
     """
 
     __slots__ = ("always_fits", "burst", "last_seen", "max_frame", "rate", "tokens", "track")
 
     def __init__(self, limits: HubLimits, idle_timeout: float | None) -> None:
         self.max_frame = limits.max_frame_bytes
-        #: No character takes more than 4 bytes of UTF-8.
-        self.always_fits = self.max_frame // 4
         self.rate = limits.rate
         self.burst = float(limits.burst)
         self.tokens = self.burst
         self.track = self.rate is not None or idle_timeout is not None
+        #: No character takes more than 4 bytes of UTF-8.
+        self.always_fits = -1 if self.track else self.max_frame // 4
         self.last_seen = time.monotonic()
 
     def admit(self, frame: str | bytes) -> WireCode | None:

@@ -80,11 +80,22 @@ class CallbackCancelled(Exception):
     (it awaited something that got cancelled); handled like any callback failure."""
 
 
-def _cancelling() -> bool:
-    """Whether the current task is being cancelled (else a ``CancelledError`` a callback
-    raised is its own, not its connection's)."""
-    current = asyncio.current_task()
-    return current is not None and current.cancelling() > 0
+def _first_step(awaitable: Awaitable[Any]) -> tuple[bool, Any]:
+    """Run a coroutine's first step now: ``(True, result)`` if it returned, else
+    ``(False, the rest to await)``.  A cancellation the callback raised itself is
+    :class:`CallbackCancelled`, as it is after an ``await``."""
+    if type(awaitable) is not CoroutineType:
+        return False, awaitable
+    try:
+        yielded = awaitable.send(None)
+    except StopIteration as done:
+        return True, done.value
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # this connection is being cancelled: not the callback's doing
+        raise CallbackCancelled("the callback was cancelled") from None
+    return False, Resume(awaitable, yielded)
 
 
 class _ConnectionEnded(BaseException):
@@ -314,7 +325,7 @@ class Session:
                 frame = message.get("bytes")
                 if frame is None:
                     continue
-            if (guard.track or len(frame) > guard.always_fits) and not self._admit(frame):
+            if len(frame) > guard.always_fits and not self._admit(frame):
                 return
             try:
                 inbound = protocol.decode(frame)
@@ -396,29 +407,13 @@ class Session:
         if callback is None:
             self._put(protocol.error(*EVENT_NOT_FOUND, inbound))
             return
-        sock = joined.sock
-        if sock is self.sock:  # shared mode (the 0.1 facade): retargeted at this topic
-            sock.topic = topic
-            sock.params = joined.params
-        sock.message = inbound
+        sock = self._channel_sock(joined.sock, topic, joined.params, inbound)
         frame: str | bytes | None
         try:
-            coro = callback(inbound.payload, sock)
-            if type(coro) is not CoroutineType:
-                result = await self._call(coro)
-            else:
-                # _first_step, written out on this path (a message's): a callback that
-                # returns without waiting (an echo, a lookup) needs nothing more.
-                try:
-                    yielded = coro.send(None)
-                except StopIteration as done:
-                    result = done.value
-                except asyncio.CancelledError:
-                    if _cancelling():
-                        raise
-                    raise CallbackCancelled("the callback was cancelled") from None
-                else:
-                    result = await self._call(Resume(coro, yielded))
+            # A callback that returns without waiting (an echo, a lookup) is done here.
+            finished, result = _first_step(callback(inbound.payload, sock))
+            if not finished:
+                result = await self._await_rest(result)
             # Encoded here, inside the error handling: a result that cannot be sent is
             # the callback's failure, answered like any other.
             frame = None if inbound.ref is None else protocol.reply(inbound, "ok", result)
@@ -747,23 +742,6 @@ class Session:
 
     # -- failures, limits, the end ------------------------------------------------------
 
-    @staticmethod
-    def _first_step(awaitable: Awaitable[Any]) -> tuple[bool, Any]:
-        """Run a coroutine's first step now: ``(True, result)`` if it returned, else
-        ``(False, the rest to await)``.  A cancellation the callback raised itself is
-        :class:`CallbackCancelled`, as it is after an ``await``."""
-        if type(awaitable) is not CoroutineType:
-            return False, awaitable
-        try:
-            yielded = awaitable.send(None)
-        except StopIteration as done:
-            return True, done.value
-        except asyncio.CancelledError:
-            if _cancelling():
-                raise
-            raise CallbackCancelled("the callback was cancelled") from None
-        return False, Resume(awaitable, yielded)
-
     async def _call(
         self,
         awaitable: Coroutine[Any, Any, Any] | Awaitable[Any],
@@ -779,9 +757,14 @@ class Session:
         callbacks) needs neither the timeout nor the watch.  One that waits is awaited
         from where it stopped, under both.
         """
-        finished, awaitable = self._first_step(awaitable)
+        finished, awaitable = _first_step(awaitable)
         if finished:
             return awaitable
+        return await self._await_rest(awaitable, timeout)
+
+    async def _await_rest(self, awaitable: Awaitable[Any], timeout: float | None = _UNSET) -> Any:
+        """The waiting part of :meth:`_call`: await what is left of a callback (after its
+        first step, see :func:`_first_step`) under the timeout and the watch."""
         if timeout is _UNSET:
             timeout = self.hub.limits.callback_timeout
         task = asyncio.current_task()

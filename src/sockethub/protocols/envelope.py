@@ -7,7 +7,7 @@ from typing import Any
 from .. import codes
 from ..bus.base import PubSubMessage
 from ..codec import json_string
-from ..envelope import envelope_fields, error_frame
+from ..envelope import decode_envelope, error_frame
 from ..errors import FrameError
 from .base import Inbound, Kind, WireProtocol
 
@@ -34,25 +34,7 @@ class EnvelopeProtocol(WireProtocol):
     def decode(self, frame: str | bytes) -> Inbound:
         if not isinstance(frame, str):
             raise _NO_TEXT
-        try:
-            raw = self.codec.decode(frame)
-        except (ValueError, RecursionError):
-            raise FrameError(*codes.MALFORMED) from None
-        if type(raw) is dict:  # the common case, checked inline: a valid envelope
-            topic = raw.get("topic")
-            event = raw.get("event")
-            ref = raw.get("ref")
-            if (
-                type(topic) is str
-                and topic
-                and type(event) is str
-                and event
-                and (ref is None or type(ref) is str)
-            ):
-                return Inbound(
-                    topic, event, raw.get("payload"), ref, None, _KINDS.get(event, _MESSAGE)
-                )
-        topic, event, payload, ref = envelope_fields(raw)  # what is wrong, or a numeric ref
+        topic, event, payload, ref = decode_envelope(frame, self.codec)
         return Inbound(topic, event, payload, ref, None, _KINDS.get(event, _MESSAGE))
 
     def broadcast(self, message: PubSubMessage) -> str:
